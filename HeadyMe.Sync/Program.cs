@@ -1,0 +1,22 @@
+using HeadyClouds.Data;
+using HeadyMe.Sync;
+using HeadyMe.Sync.Apis;
+using HeadyMe.Sync.Infrastructure;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+
+if (builder.IsMigrationRun())
+{
+    builder.AddHeadyMeDatabase();
+    await builder.RunMigrationsAsync<HeadyMeDbContext>();
+    return;
+}
+
+builder.AddHeadyMeServices();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapOpenApi().AllowAnonymous();
+app.MapWorkspacesApi();
+app.Run();

@@ -1,0 +1,22 @@
+using HeadyClouds.ServiceDefaults.Identity;
+using Monorepo.Sync.Infrastructure;
+
+namespace Monorepo.Sync;
+
+public static class MonorepoServices
+{
+    public const string DatabaseResource = "monorepo";
+
+    public static void AddMonorepoDatabase(this IHostApplicationBuilder builder)
+    {
+        builder.AddNpgsqlDbContext<MonorepoDbContext>(DatabaseResource);
+        builder.Services.AddSingleton(TimeProvider.System);
+    }
+
+    public static void AddMonorepoServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddMonorepoDatabase();
+        builder.AddHeadyIdentity();
+        builder.Services.AddOpenApi();
+    }
+}
