@@ -5,7 +5,7 @@ namespace HeadyMe.Sync;
 
 public static class HeadyMeServices
 {
-    public const string DatabaseResource = "headyme";
+    public const string DatabaseResource = "headyme-db";
 
     public static void AddHeadyMeDatabase(this IHostApplicationBuilder builder)
     {

@@ -5,7 +5,7 @@ namespace Monorepo.Sync;
 
 public static class MonorepoServices
 {
-    public const string DatabaseResource = "monorepo";
+    public const string DatabaseResource = "monorepo-db";
 
     public static void AddMonorepoDatabase(this IHostApplicationBuilder builder)
     {

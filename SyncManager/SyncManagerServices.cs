@@ -5,7 +5,7 @@ namespace SyncManager;
 
 public static class SyncManagerServices
 {
-    public const string DatabaseResource = "syncmanager";
+    public const string DatabaseResource = "syncmanager-db";
     public const string RedisResource = "redis";
 
     /// <summary>What the migration step needs: the database and the bootstrap settings.</summary>

@@ -1,0 +1,18 @@
+namespace Gateway.Yarp.Edge;
+
+public sealed class EdgeOptions
+{
+    public const string Section = "Edge";
+
+    /// <summary>How long an "active" introspection answer is reused. Revocation evicts it at once; this bounds staleness otherwise.</summary>
+    public int ActiveTokenCacheSeconds { get; set; } = 30;
+
+    /// <summary>Caching "inactive" answers keeps floods of random tokens away from SyncManager.</summary>
+    public int InactiveTokenCacheSeconds { get; set; } = 10;
+
+    /// <summary>Lifetime of the identity assertion forwarded to the services.</summary>
+    public int IdentityAssertionSeconds { get; set; } = 60;
+
+    /// <summary>Base address of SyncManager (resolved by service discovery).</summary>
+    public string SyncManagerAddress { get; set; } = "http://syncmanager";
+}

@@ -1,0 +1,10 @@
+using Gateway.Yarp;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddGatewayServices();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapGatewayRoutes();
+app.Run();

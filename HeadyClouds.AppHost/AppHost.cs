@@ -1,0 +1,45 @@
+using HeadyClouds.AppHost;
+using HeadyClouds.AppHost.DataTier;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+var adminToken = builder.AddParameter(ResourceNames.AdminToken, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+var identitySigningKey = builder.AddParameter(ResourceNames.IdentitySigningKey, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+
+var data = builder.AddDataTier();
+var postgres = data.PostgresServer;
+var redis = data.Redis;
+var objectStore = data.ObjectStore;
+
+var syncManagerMigrations = builder.AddMigrations<Projects.SyncManager>(ResourceNames.SyncManager, data.SyncManagerDb, postgres)
+    .WithEnvironment("Bootstrap__AdminToken", adminToken);
+var headyMeMigrations = builder.AddMigrations<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSync, data.HeadyMeDb, postgres);
+var monorepoMigrations = builder.AddMigrations<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync, data.MonorepoDb, postgres);
+
+var syncManager = builder.AddProject<Projects.SyncManager>(ResourceNames.SyncManager)
+    .WithPlatformDefaults(identitySigningKey)
+    .WithReference(data.SyncManagerDb)
+    .WithReference(redis).WaitFor(redis)
+    .WaitForCompletion(syncManagerMigrations);
+
+var headyMe = builder.AddProject<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSync)
+    .WithPlatformDefaults(identitySigningKey)
+    .WithReference(data.HeadyMeDb)
+    .WithReference(objectStore).WaitFor(objectStore)
+    .WaitForCompletion(headyMeMigrations);
+
+var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync)
+    .WithPlatformDefaults(identitySigningKey)
+    .WithReference(data.MonorepoDb)
+    .WaitForCompletion(monorepoMigrations);
+
+// The only resource reachable from outside.
+builder.AddProject<Projects.Gateway_Yarp>(ResourceNames.Gateway)
+    .WithPlatformDefaults(identitySigningKey)
+    .WithExternalHttpEndpoints()
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(syncManager).WaitFor(syncManager)
+    .WithReference(headyMe).WaitFor(headyMe)
+    .WithReference(monorepo).WaitFor(monorepo);
+
+builder.Build().Run();

@@ -1,0 +1,80 @@
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+
+namespace HeadyClouds.AppHost.DataTier;
+
+/// <summary>Health checks the dashboard shows for the local data tier, and that WaitFor waits on.</summary>
+internal static class LocalHealthChecks
+{
+    public static async Task<HealthCheckResult> PostgresAsync(IResourceWithConnectionString resource, CancellationToken ct)
+    {
+        try
+        {
+            var connectionString = await resource.ConnectionStringExpression.GetValueAsync(ct);
+            await using var connection = new NpgsqlConnection(connectionString + ";Timeout=3;Pooling=false");
+            await connection.OpenAsync(ct);
+            await using var command = new NpgsqlCommand("SELECT 1", connection);
+            await command.ExecuteScalarAsync(ct);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException or InvalidOperationException)
+        {
+            return HealthCheckResult.Unhealthy(e.Message);
+        }
+    }
+
+    /// <summary>AUTH then PING over RESP: needs no client library and proves the password works.</summary>
+    public static async Task<HealthCheckResult> RedisAsync(LocalRedisResource resource, CancellationToken ct)
+    {
+        try
+        {
+            var password = await resource.Password.GetValueAsync(ct) ?? "";
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(3));
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", resource.Port, timeout.Token);
+            var stream = client.GetStream();
+            var command = $"*2\r\n$4\r\nAUTH\r\n${Encoding.UTF8.GetByteCount(password)}\r\n{password}\r\n*1\r\n$4\r\nPING\r\n";
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(command), timeout.Token);
+            var buffer = new byte[256];
+            var received = new StringBuilder();
+            while (!received.ToString().Contains("PONG", StringComparison.Ordinal) && !received.ToString().Contains("-", StringComparison.Ordinal))
+            {
+                var read = await stream.ReadAsync(buffer, timeout.Token);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                received.Append(Encoding.UTF8.GetString(buffer, 0, read));
+            }
+
+            var answer = received.ToString();
+            return answer.StartsWith("+OK\r\n+PONG", StringComparison.Ordinal)
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy($"unexpected answer: {answer.Trim()}");
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy(e.Message);
+        }
+    }
+
+    /// <summary>Any HTTP answer below 500 from the S3 endpoint (an unsigned request gets 403) means it serves.</summary>
+    public static async Task<HealthCheckResult> ObjectStoreAsync(HttpClient http, LocalObjectStoreResource resource, CancellationToken ct)
+    {
+        try
+        {
+            using var response = await http.GetAsync($"http://127.0.0.1:{resource.Port}/", ct);
+            return (int)response.StatusCode < 500
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy($"HTTP {(int)response.StatusCode}");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return HealthCheckResult.Unhealthy(e.Message);
+        }
+    }
+}
