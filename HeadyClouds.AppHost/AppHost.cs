@@ -13,7 +13,8 @@ var objectStore = data.ObjectStore;
 
 var syncManagerMigrations = builder.AddMigrations<Projects.SyncManager>(ResourceNames.SyncManager, data.SyncManagerDb, postgres)
     .WithEnvironment("Bootstrap__AdminToken", adminToken);
-var headyMeMigrations = builder.AddMigrations<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSync, data.HeadyMeDb, postgres);
+var headyMeMigrations = builder.AddMigrations<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSync, data.HeadyMeDb, postgres)
+    .WithReference(objectStore).WaitFor(objectStore);
 var monorepoMigrations = builder.AddMigrations<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync, data.MonorepoDb, postgres);
 
 var syncManager = builder.AddProject<Projects.SyncManager>(ResourceNames.SyncManager)

@@ -9,7 +9,7 @@ builder.AddServiceDefaults();
 if (builder.IsMigrationRun())
 {
     builder.AddHeadyMeDatabase();
-    await builder.RunMigrationsAsync<HeadyMeDbContext>();
+    await builder.RunMigrationsAsync<HeadyMeDbContext>(HeadyMeServices.PrepareStorageAsync);
     return;
 }
 

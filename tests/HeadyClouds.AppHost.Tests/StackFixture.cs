@@ -1,0 +1,80 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Aspire.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace HeadyClouds.AppHost.Tests;
+
+/// <summary>
+/// The whole stack from the AppHost, in local mode (no container engine), with a fresh state directory.
+/// One per test collection: starting takes seconds and disposing ~13 s.
+/// </summary>
+public sealed class StackFixture : IAsyncLifetime
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    public string AdminToken { get; } = "hc_admin_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+
+    public string StateDirectory { get; } = Path.Combine(Path.GetTempPath(), "headyclouds-e2e-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public DistributedApplication App { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.HeadyClouds_AppHost>(
+        [
+            "--HeadyClouds:DataTier=local",
+            $"--HeadyClouds:StateDirectory={StateDirectory}",
+            $"--Parameters:admin-token={AdminToken}",
+            "--DcpPublisher:RandomizePorts=true",
+        ]);
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.Services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler(o =>
+        {
+            // The tests assert exact status codes: never retry a 401 or 5xx into something else.
+            o.Retry.MaxRetryAttempts = 1;
+            o.Retry.ShouldHandle = _ => ValueTask.FromResult(false);
+        }));
+
+        App = await builder.BuildAsync();
+        using var cts = new CancellationTokenSource(StartTimeout);
+        await App.StartAsync(cts.Token);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("gateway", cts.Token);
+    }
+
+    public HttpClient Gateway(string? token = null)
+    {
+        var client = App.CreateHttpClient("gateway");
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(StateDirectory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Leftovers in /tmp are harmless (PostgreSQL's files belong to its own user); cleanup must not fail the run.
+            Console.WriteLine($"Could not remove {StateDirectory}: {e.Message}");
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class StackCollection : ICollectionFixture<StackFixture>
+{
+    public const string Name = "stack";
+}
