@@ -81,6 +81,14 @@ public static class Extensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Explicitly after the status-code pages, so 401/403 answers get a problem-details body too
+        // (left to itself, WebApplication would put authentication first).
+        if (app.Services.GetService<Microsoft.AspNetCore.Authentication.IAuthenticationSchemeProvider>() is not null)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+
         app.MapHealthChecks(HealthEndpointPath).DisableHttpMetrics().AllowAnonymous();
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {

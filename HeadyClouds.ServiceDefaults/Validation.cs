@@ -27,8 +27,8 @@ public sealed class Validation
         !string.IsNullOrEmpty(value)
         && value.Trim().Length == value.Length
         && !value.Any(char.IsControl)
-        && value.IsNormalized()
-        && !HasLoneSurrogate(value);
+        && !HasLoneSurrogate(value) // before IsNormalized, which throws on invalid UTF-16
+        && value.IsNormalized();
 
     private static bool HasLoneSurrogate(string value)
     {

@@ -33,7 +33,8 @@ internal sealed class ObjectStoreHealthCheck(IObjectStore store, string bucket) 
                 ? HealthCheckResult.Healthy()
                 : HealthCheckResult.Unhealthy($"bucket '{bucket}' does not exist");
         }
-        catch (Exception e) when (e is Minio.Exceptions.MinioException or HttpRequestException)
+        // Minio 7's AuthorizationException (wrong keys) does not derive from MinioException.
+        catch (Exception e) when (e is Minio.Exceptions.MinioException or Minio.Exceptions.AuthorizationException or HttpRequestException)
         {
             return HealthCheckResult.Unhealthy(e.Message, e);
         }

@@ -33,7 +33,16 @@ public static class WorkspacesApi
 
     public static Validation Validate(CreateWorkspaceRequest request)
     {
-        var name = request.Name?.Normalize(System.Text.NormalizationForm.FormC);
+        string? name;
+        try
+        {
+            name = request.Name?.Normalize(System.Text.NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            name = null; // invalid UTF-16 (a lone surrogate): Normalize throws, and such a name is simply not valid
+        }
+
         var v = new Validation();
         v.Require(name is { Length: >= 1 and <= MaxNameLength } && Validation.IsCleanText(name) && name.IndexOfAny(['/', '\\']) < 0,
             "name", $"Name is required: 1-{MaxNameLength} characters, no control characters, slashes or surrounding spaces.");

@@ -34,11 +34,11 @@ public static partial class RepositoriesApi
         return app;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\z")] // \z, not $: $ also matches before a final newline
     private static partial Regex NamePattern();
 
     /// <summary>A conservative subset of git's ref-name rules (git check-ref-format) for a branch name.</summary>
-    [GeneratedRegex(@"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*\.lock(/|$))(?!.*/\.)(?!\.)[^\x00-\x20~^:?*\[\\\x7f]{1,255}(?<![./])$")]
+    [GeneratedRegex(@"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)(?!.*\.lock(/|$))(?!.*/\.)(?!\.)[^\x00-\x20~^:?*\[\\\x7f]{1,255}(?<![./])\z")]
     private static partial Regex BranchPattern();
 
     public static Validation Validate(RegisterRepositoryRequest request)

@@ -34,7 +34,7 @@ public static partial class UsersApi
         return app;
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{2,63}$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{2,63}\z")] // \z, not $: $ also matches before a final newline
     public static partial Regex UsernamePattern();
 
     public static Validation Validate(CreateUserRequest request)

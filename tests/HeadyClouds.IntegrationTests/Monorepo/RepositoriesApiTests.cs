@@ -1,0 +1,140 @@
+using System.Net;
+using HeadyClouds.IntegrationTests.Infrastructure;
+using Monorepo.Sync;
+using Monorepo.Sync.Infrastructure;
+
+namespace HeadyClouds.IntegrationTests.Monorepo;
+
+public sealed class MonorepoFixture : ServiceFixture<MonorepoDbContext>
+{
+    protected override string DatabaseResource => MonorepoServices.DatabaseResource;
+
+    protected override string ServiceName => "monorepo";
+}
+
+public sealed class RepositoriesApiTests(MonorepoFixture fx) : IClassFixture<MonorepoFixture>
+{
+    private const string Repositories = "/api/v1/repositories";
+    private static readonly string[] ReadAdmin = ["repos:read", "repos:admin"];
+
+    [Fact]
+    public async Task RegisterListAndGet()
+    {
+        var alice = Callers.NewUser(ReadAdmin);
+
+        var response = await fx.PostAsync(Repositories, alice, new { name = "heady-web", sourceUrl = "https://git.example.com/org/heady-web.git", defaultBranch = "main" });
+
+        var repo = await response.AssertJsonAsync(HttpStatusCode.Created);
+        var id = repo.GetProperty("id").GetGuid();
+        Assert.Equal($"/api/v1/repositories/{id}", response.Headers.Location?.OriginalString);
+        Assert.Equal("heady-web", repo.GetProperty("name").GetString());
+        Assert.Equal("https://git.example.com/org/heady-web.git", repo.GetProperty("sourceUrl").GetString());
+        Assert.Equal("main", repo.GetProperty("defaultBranch").GetString());
+        Assert.Equal(alice.Id(), repo.GetProperty("ownerId").GetGuid());
+
+        await (await fx.PostAsync(Repositories, alice, new { name = "another", sourceUrl = "git@git.example.com:org/another.git" })).AssertStatusAsync(HttpStatusCode.Created);
+        var list = await (await fx.GetAsync(Repositories, alice)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(["another", "heady-web"], list.EnumerateArray().Select(r => r.GetProperty("name").GetString()));
+
+        var fetched = await (await fx.GetAsync($"{Repositories}/{id}", alice)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("heady-web", fetched.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task ReadScopeIsEnoughToListAndGet()
+    {
+        var id = Guid.CreateVersion7();
+        var admin = Callers.User(id, "owner", ReadAdmin);
+        var reader = Callers.User(id, "owner", "repos:read");
+        var created = await (await fx.PostAsync(Repositories, admin, new { name = "readable", sourceUrl = "ssh://git@git.example.com/org/readable.git" })).AssertJsonAsync(HttpStatusCode.Created);
+
+        await (await fx.GetAsync(Repositories, reader)).AssertStatusAsync(HttpStatusCode.OK);
+        await (await fx.GetAsync($"{Repositories}/{created.GetProperty("id").GetGuid()}", reader)).AssertStatusAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task AnotherUsersRepositoryIsInvisible()
+    {
+        var alice = Callers.NewUser(ReadAdmin);
+        var mallory = Callers.NewUser(ReadAdmin);
+        var created = await (await fx.PostAsync(Repositories, alice, new { name = "secret", sourceUrl = "https://git.example.com/org/secret.git" })).AssertJsonAsync(HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetGuid();
+
+        var problem = await (await fx.GetAsync($"{Repositories}/{id}", mallory)).AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal($"Repository {id} was not found.", problem.GetProperty("detail").GetString());
+        var list = await (await fx.GetAsync(Repositories, mallory)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.DoesNotContain(list.EnumerateArray(), r => r.GetProperty("id").GetGuid() == id);
+    }
+
+    [Theory]
+    [InlineData("file:///srv/git/repo.git")]
+    [InlineData("/srv/git/repo.git")]
+    [InlineData("http://git.example.com/org/repo.git")]
+    [InlineData("git://git.example.com/org/repo.git")]
+    [InlineData("git@git.example.com:../../etc")]
+    public async Task RefusedSourceUrlsNameSourceUrl(string sourceUrl) =>
+        await (await fx.PostAsync(Repositories, Callers.NewUser(ReadAdmin), new { name = "r-" + Callers.Unique(), sourceUrl }))
+            .AssertValidationProblemAsync("sourceUrl");
+
+    [Theory]
+    [InlineData("https://user:secret@git.example.com/org/repo.git")]
+    [InlineData("https://ghp_0123456789@git.example.com/org/repo.git")]
+    [InlineData("ssh://git:hunter2@git.example.com/org/repo.git")]
+    public async Task CredentialsInTheUrlAreRefusedAndNotStored(string sourceUrl)
+    {
+        var alice = Callers.NewUser(ReadAdmin);
+        var name = "cred-" + Callers.Unique();
+
+        var problem = await (await fx.PostAsync(Repositories, alice, new { name, sourceUrl })).AssertValidationProblemAsync("sourceUrl");
+
+        Assert.DoesNotContain("secret", problem.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", problem.ToString(), StringComparison.Ordinal);
+        var list = await (await fx.GetAsync(Repositories, alice)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Empty(list.EnumerateArray());
+    }
+
+    [Fact]
+    public async Task EveryInvalidFieldIsNamed() =>
+        await (await fx.PostAsync(Repositories, Callers.NewUser(ReadAdmin), new { name = "..", sourceUrl = "file:///etc", defaultBranch = "a..b" }))
+            .AssertValidationProblemAsync("name", "sourceUrl", "defaultBranch");
+
+    [Fact]
+    public async Task DuplicateNameIsAConflictRegardlessOfCase()
+    {
+        var alice = Callers.NewUser(ReadAdmin);
+        await (await fx.PostAsync(Repositories, alice, new { name = "Mono", sourceUrl = "https://git.example.com/a.git" })).AssertStatusAsync(HttpStatusCode.Created);
+
+        var problem = await (await fx.PostAsync(Repositories, alice, new { name = "mono", sourceUrl = "https://git.example.com/b.git" })).AssertProblemAsync(HttpStatusCode.Conflict);
+
+        Assert.Equal("You already have a repository named 'mono' (names are compared without regard to case).", problem.GetProperty("detail").GetString());
+        await (await fx.PostAsync(Repositories, Callers.NewUser(ReadAdmin), new { name = "Mono", sourceUrl = "https://git.example.com/a.git" })).AssertStatusAsync(HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task RegisteringWithoutReposAdminIsForbidden()
+    {
+        var reader = Callers.NewUser("repos:read");
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await fx.PostAsync(Repositories, reader, new { name = "nope", sourceUrl = "https://git.example.com/x.git" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task ListingWithoutReposReadIsForbidden() =>
+        Assert.Equal(HttpStatusCode.Forbidden, (await fx.GetAsync(Repositories, Callers.NewUser("repos:admin"))).StatusCode);
+
+    [Fact]
+    public async Task NoIdentityIsUnauthorized() =>
+        Assert.Equal(HttpStatusCode.Unauthorized, (await fx.GetAsync(Repositories)).StatusCode);
+
+    [Fact]
+    public async Task HealthAndOpenApiNeedNoIdentity()
+    {
+        var health = await fx.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("Healthy", await health.Content.ReadAsStringAsync());
+
+        var document = await (await fx.GetAsync("/openapi/v1.json")).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.True(document.TryGetProperty("openapi", out _));
+        Assert.Contains(document.GetProperty("paths").EnumerateObject(), p => p.Name.StartsWith("/api/v1/repositories", StringComparison.Ordinal));
+    }
+}
