@@ -19,6 +19,7 @@ public static class GatewayServices
         // Server banners say which software to attack; the edge gives none.
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.AddServerHeader = false);
 
+        builder.Services.AddRequestTimeouts();
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddServiceDiscoveryDestinationResolver();
@@ -26,6 +27,8 @@ public static class GatewayServices
 
     public static WebApplication MapGatewayRoutes(this WebApplication app)
     {
+        // Per-route timeouts (route "Timeout" in configuration) need this between routing and the endpoints.
+        app.UseRequestTimeouts();
         app.MapReverseProxy(proxy => proxy.UseMiddleware<EdgeAuthenticationMiddleware>());
         return app;
     }

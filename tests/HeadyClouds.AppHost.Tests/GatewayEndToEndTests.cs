@@ -107,8 +107,8 @@ public sealed class GatewayEndToEndTests(StackFixture stack)
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/v2/workspaces")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsJsonAsync("/internal/v1/tokens/introspect", new { token = stack.AdminToken })).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/openapi/v1.json")).StatusCode);
-        // A method the route does not allow is not routed either.
-        Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync("/api/v1/workspaces")).StatusCode);
+        // A method the route does not allow is refused at the edge.
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await admin.DeleteAsync("/api/v1/workspaces")).StatusCode);
     }
 
     [Fact]

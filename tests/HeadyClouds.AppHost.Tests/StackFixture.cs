@@ -29,7 +29,10 @@ public sealed class StackFixture : IAsyncLifetime
             $"--Parameters:admin-token={AdminToken}",
             "--DcpPublisher:RandomizePorts=true",
         ]);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        // Resources' own warnings and errors (forwarded by Aspire) end up in the test output: the first place to look.
+        builder.Services.AddLogging(logging => logging
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddSimpleConsole(o => o.SingleLine = true));
         builder.Services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler(o =>
         {
             // The tests assert exact status codes: never retry a 401 or 5xx into something else.
