@@ -100,16 +100,11 @@ public static class DataTierExtensions
 
         var objectStore = builder.AddResource(new LocalObjectStoreResource(ResourceNames.ObjectStore, "node", root, FreePort(), objectStoreUser.Resource, objectStorePassword.Resource))
             .WithArgs(Path.Combine(root, "eng", "s3rver", "server.js"), "--address", "127.0.0.1", "--directory", Path.Combine(state, "objectstore"))
-            .WithArgs(ctx =>
-            {
-                var r = (LocalObjectStoreResource)ctx.Resource;
-                ctx.Args.Add("--port");
-                ctx.Args.Add(r.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                ctx.Args.Add("--access-key");
-                ctx.Args.Add(r.User);
-                ctx.Args.Add("--secret-key");
-                ctx.Args.Add(r.Password);
-            })
+            .WithArgs(ctx => ctx.Args.Add("--port"))
+            .WithArgs(ctx => ctx.Args.Add(((LocalObjectStoreResource)ctx.Resource).Port.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            // Keys through the environment, never on the command line (visible in ps).
+            .WithEnvironment("HEADY_S3_ACCESS_KEY", objectStoreUser)
+            .WithEnvironment("HEADY_S3_SECRET_KEY", objectStorePassword)
             .WithLocalEndpoint()
             .WithIconName("Storage");
         builder.AddLocalHealthCheck(objectStore, (sp, r, ct) =>

@@ -62,13 +62,13 @@ internal static class LocalHealthChecks
         }
     }
 
-    /// <summary>Any HTTP answer below 500 from the S3 endpoint (an unsigned request gets 403) means it serves.</summary>
+    /// <summary>The wrapper's unauthenticated <c>/_health</c> answers 200 once s3rver serves.</summary>
     public static async Task<HealthCheckResult> ObjectStoreAsync(HttpClient http, LocalObjectStoreResource resource, CancellationToken ct)
     {
         try
         {
-            using var response = await http.GetAsync($"http://127.0.0.1:{resource.Port}/", ct);
-            return (int)response.StatusCode < 500
+            using var response = await http.GetAsync($"http://127.0.0.1:{resource.Port}/_health", ct);
+            return response.IsSuccessStatusCode
                 ? HealthCheckResult.Healthy()
                 : HealthCheckResult.Unhealthy($"HTTP {(int)response.StatusCode}");
         }
