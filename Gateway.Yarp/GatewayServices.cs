@@ -16,13 +16,19 @@ public static class GatewayServices
         builder.Services.AddHttpClient<TokenIntrospector>((sp, http) =>
             http.BaseAddress = new Uri(builder.Configuration[$"{EdgeOptions.Section}:SyncManagerAddress"] ?? new EdgeOptions().SyncManagerAddress));
 
-        // Server banners say which software to attack; the edge gives none.
-        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.AddServerHeader = false);
+        builder.ConfigureEdgeTls();
 
         builder.Services.AddRequestTimeouts();
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddServiceDiscoveryDestinationResolver();
+    }
+
+    /// <summary>Runs before routing: HTTPS-only with security headers.</summary>
+    public static WebApplication UseEdge(this WebApplication app)
+    {
+        app.UseMiddleware<HttpsOnlyMiddleware>();
+        return app;
     }
 
     public static WebApplication MapGatewayRoutes(this WebApplication app)

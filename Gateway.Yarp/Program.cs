@@ -5,6 +5,7 @@ builder.AddServiceDefaults();
 builder.AddGatewayServices();
 
 var app = builder.Build();
+app.UseEdge();
 app.MapDefaultEndpoints();
 app.MapGatewayRoutes();
 app.Run();

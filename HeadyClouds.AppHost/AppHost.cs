@@ -34,10 +34,11 @@ var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.Monorepo
     .WithReference(data.MonorepoDb)
     .WaitForCompletion(monorepoMigrations);
 
-// The only resource reachable from outside.
+// The only resource reachable from outside: HTTPS (TLS 1.3) and an HTTP endpoint that only redirects.
 builder.AddProject<Projects.Gateway_Yarp>(ResourceNames.Gateway)
-    .WithPlatformDefaults(identitySigningKey)
+    .WithEnvironment("Identity__SigningKey", identitySigningKey)
     .WithExternalHttpEndpoints()
+    .WithGatewayTls(data.StateDirectory)
     .WithReference(redis).WaitFor(redis)
     .WithReference(syncManager).WaitFor(syncManager)
     .WithReference(headyMe).WaitFor(headyMe)

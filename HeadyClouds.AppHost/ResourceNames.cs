@@ -24,6 +24,8 @@ public static class ResourceNames
     public const string RedisPassword = "redis-password";
     public const string ObjectStoreUser = "objectstore-user";
     public const string ObjectStorePassword = "objectstore-password";
+    public const string GatewayCertificatePath = "gateway-tls-certificate-path";
+    public const string GatewayKeyPath = "gateway-tls-key-path";
 }
 
 /// <summary>Names of the databases each service owns (one per service, see docs/architecture.md).</summary>

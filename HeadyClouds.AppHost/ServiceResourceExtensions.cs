@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace HeadyClouds.AppHost;
 
 public static class ServiceResourceExtensions
@@ -18,6 +20,31 @@ public static class ServiceResourceExtensions
             .WithArgs(MigrateArgument)
             .WithReference(database)
             .WaitFor(databaseServer);
+
+    /// <summary>
+    /// The gateway's certificate (a development one generated in the state directory in run mode; files named by
+    /// parameters in the manifest), its public HTTPS port for redirects, and readiness checked over that HTTPS port.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithGatewayTls(this IResourceBuilder<ProjectResource> gateway, string stateDirectory)
+    {
+        var builder = gateway.ApplicationBuilder;
+        var https = gateway.GetEndpoint("https");
+        gateway.WithEnvironment("Edge__Tls__PublicHttpsPort", https.Property(EndpointProperty.Port));
+        if (builder.ExecutionContext.IsPublishMode)
+        {
+            return gateway
+                .WithEnvironment("Edge__Tls__CertificatePath", builder.AddParameter(ResourceNames.GatewayCertificatePath))
+                .WithEnvironment("Edge__Tls__KeyPath", builder.AddParameter(ResourceNames.GatewayKeyPath));
+        }
+
+        var (certificatePath, keyPath) = GatewayCertificate.EnsureDevelopmentCertificate(stateDirectory);
+        var check = $"{gateway.Resource.Name}-https-ready";
+        builder.Services.AddHealthChecks().AddAsyncCheck(check, ct => GatewayCertificate.CheckHealthAsync(https, certificatePath, ct));
+        return gateway
+            .WithEnvironment("Edge__Tls__CertificatePath", certificatePath)
+            .WithEnvironment("Edge__Tls__KeyPath", keyPath)
+            .WithHealthCheck(check);
+    }
 
     /// <summary>Settings every HeadyClouds service shares: the identity key and readiness by its /health endpoint.</summary>
     public static IResourceBuilder<ProjectResource> WithPlatformDefaults(

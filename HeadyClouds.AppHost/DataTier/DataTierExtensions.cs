@@ -8,6 +8,7 @@ namespace HeadyClouds.AppHost.DataTier;
 /// <summary>The data tier as the services see it: a connection string per need, whichever mode runs it.</summary>
 public sealed record DataTierResources(
     DataTierMode Mode,
+    string StateDirectory,
     IResourceBuilder<IResource> PostgresServer,
     IResourceBuilder<IResourceWithConnectionString> SyncManagerDb,
     IResourceBuilder<IResourceWithConnectionString> HeadyMeDb,
@@ -62,6 +63,7 @@ public static class DataTierExtensions
 
         return new DataTierResources(
             DataTierMode.Containers,
+            StateDirectory(builder.Configuration),
             postgres.AsResource(),
             postgres.AddDatabase(ResourceNames.SyncManagerDb, DatabaseNames.SyncManager).AsConnectionString(),
             postgres.AddDatabase(ResourceNames.HeadyMeDb, DatabaseNames.HeadyMe).AsConnectionString(),
@@ -112,6 +114,7 @@ public static class DataTierExtensions
 
         return new DataTierResources(
             DataTierMode.Local,
+            state,
             postgres.AsResource(),
             builder.AddLocalDatabase(postgres, ResourceNames.SyncManagerDb, DatabaseNames.SyncManager),
             builder.AddLocalDatabase(postgres, ResourceNames.HeadyMeDb, DatabaseNames.HeadyMe),

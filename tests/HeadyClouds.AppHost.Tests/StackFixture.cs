@@ -1,4 +1,6 @@
 using System.Net.Http.Headers;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Security.Cryptography;
 using Aspire.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,9 +48,29 @@ public sealed class StackFixture : IAsyncLifetime
         await App.ResourceNotifications.WaitForResourceHealthyAsync("gateway", cts.Token);
     }
 
-    public HttpClient Gateway(string? token = null)
+    /// <summary>The development certificate the AppHost generated for the gateway; clients pin it.</summary>
+    public X509Certificate2 GatewayCertificate => X509Certificate2.CreateFromPem(
+        File.ReadAllText(Path.Combine(StateDirectory, "gateway-tls", "cert.pem")));
+
+    public Uri GatewayHttps => App.GetEndpoint("gateway", "https");
+
+    public Uri GatewayHttp => App.GetEndpoint("gateway", "http");
+
+    /// <summary>A client of the public HTTPS endpoint that trusts exactly the gateway's certificate.</summary>
+    public HttpClient Gateway(string? token = null, SslProtocols protocols = SslProtocols.None)
     {
-        var client = App.CreateHttpClient("gateway");
+        var pin = GatewayCertificate.GetCertHash(HashAlgorithmName.SHA256);
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            SslOptions =
+            {
+                EnabledSslProtocols = protocols,
+                RemoteCertificateValidationCallback = (_, presented, _, _) =>
+                    presented is not null && presented.GetCertHash(HashAlgorithmName.SHA256).AsSpan().SequenceEqual(pin),
+            },
+        };
+        var client = new HttpClient(handler) { BaseAddress = GatewayHttps };
         if (token is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
