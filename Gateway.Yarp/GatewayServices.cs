@@ -1,4 +1,6 @@
+using System.Threading.RateLimiting;
 using Gateway.Yarp.Edge;
+using Gateway.Yarp.RateLimiting;
 using HeadyClouds.ServiceDefaults.Identity;
 
 namespace Gateway.Yarp;
@@ -18,6 +20,23 @@ public static class GatewayServices
 
         builder.ConfigureEdgeTls();
 
+        builder.Services.Configure<EdgeRateLimitOptions>(builder.Configuration.GetSection(EdgeRateLimitOptions.Section));
+        builder.Services.AddSingleton<FailedAuthenticationThrottle>();
+        builder.Services.AddRateLimiter(options =>
+        {
+            var limits = builder.Configuration.GetSection(EdgeRateLimitOptions.Section).Get<EdgeRateLimitOptions>() ?? new EdgeRateLimitOptions();
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = EdgeRateLimitPolicy.OnRejectedAsync;
+            // Per replica by nature: it protects this process, whatever the others carry.
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(_ =>
+                RateLimitPartition.GetConcurrencyLimiter("global", _ => new ConcurrencyLimiterOptions
+                {
+                    PermitLimit = limits.GlobalConcurrency,
+                    QueueLimit = limits.GlobalQueueLimit,
+                    QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                }));
+            options.AddPolicy<string, EdgeRateLimitPolicy>(EdgeRateLimitPolicy.Name);
+        });
         builder.Services.AddRequestTimeouts();
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
@@ -28,6 +47,7 @@ public static class GatewayServices
     public static WebApplication UseEdge(this WebApplication app)
     {
         app.UseMiddleware<HttpsOnlyMiddleware>();
+        app.UseMiddleware<AccessLogMiddleware>();
         return app;
     }
 
@@ -35,6 +55,7 @@ public static class GatewayServices
     {
         // Per-route timeouts (route "Timeout" in configuration) need this between routing and the endpoints.
         app.UseRequestTimeouts();
+        app.UseRateLimiter();
         app.MapReverseProxy(proxy => proxy.UseMiddleware<EdgeAuthenticationMiddleware>());
         return app;
     }

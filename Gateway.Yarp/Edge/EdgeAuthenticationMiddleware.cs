@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Gateway.Yarp.RateLimiting;
 using HeadyClouds.ServiceDefaults.Identity;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -13,6 +15,7 @@ namespace Gateway.Yarp.Edge;
 public sealed class EdgeAuthenticationMiddleware(
     RequestDelegate next,
     TokenIntrospector introspector,
+    FailedAuthenticationThrottle throttle,
     IdentityKey key,
     IOptions<EdgeOptions> options,
     TimeProvider time,
@@ -27,7 +30,16 @@ public sealed class EdgeAuthenticationMiddleware(
         var token = BearerToken(context.Request);
         if (token is null)
         {
-            await ChallengeAsync(context, "A bearer API token is required: send 'Authorization: Bearer <token>'.", "invalid_request");
+            await ChallengeAsync(context, "A bearer API token is required: send 'Authorization: Bearer <token>'.", "invalid_request", "missing");
+            return;
+        }
+
+        var ip = EdgeRateLimitPolicy.ClientAddress(context);
+        if (await throttle.ThrottledForAsync(ip) is { } throttledFor)
+        {
+            EdgeMetrics.RateLimited.Add(1, new KeyValuePair<string, object?>("reason", "failed-auth"));
+            await EdgeRateLimitPolicy.WriteTooManyRequestsAsync(context, throttledFor,
+                "Too many failed authentications from this address; retry after the time in Retry-After.");
             return;
         }
 
@@ -47,7 +59,8 @@ public sealed class EdgeAuthenticationMiddleware(
 
         if (!answer.Active || answer.UserId is null)
         {
-            await ChallengeAsync(context, "The bearer token is not valid: it is unknown, expired or revoked.", "invalid_token");
+            await throttle.RecordFailureAsync(ip);
+            await ChallengeAsync(context, "The bearer token is not valid: it is unknown, expired or revoked.", "invalid_token", "invalid");
             return;
         }
 
@@ -62,7 +75,13 @@ public sealed class EdgeAuthenticationMiddleware(
         context.Request.Headers[HeadyHeaders.Identity] = IdentityAssertion.Create(
             identity, key.Bytes, time.GetUtcNow(), TimeSpan.FromSeconds(options.Value.IdentityAssertionSeconds));
 
+        context.Items[AccessLogMiddleware.UserIdItem] = identity.Subject;
+        var started = Stopwatch.GetTimestamp();
         await next(context);
+        EdgeMetrics.UpstreamDuration.Record(
+            Stopwatch.GetElapsedTime(started).TotalSeconds,
+            new KeyValuePair<string, object?>("route", context.GetReverseProxyFeature().Route.Config.RouteId),
+            new KeyValuePair<string, object?>("status", context.Response.StatusCode));
     }
 
     public static void StripReservedHeaders(IHeaderDictionary headers)
@@ -111,8 +130,9 @@ public sealed class EdgeAuthenticationMiddleware(
         }
     }
 
-    private async Task ChallengeAsync(HttpContext context, string detail, string error)
+    private async Task ChallengeAsync(HttpContext context, string detail, string error, string reason)
     {
+        EdgeMetrics.AuthenticationFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"headyclouds\", error=\"{error}\"";
         await WriteProblemAsync(context, "Unauthorized", detail);
