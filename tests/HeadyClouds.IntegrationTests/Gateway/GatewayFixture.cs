@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace HeadyClouds.IntegrationTests.Gateway;
@@ -36,6 +37,12 @@ public sealed class GatewayFixture : IAsyncLifetime
     public SyncManagerFixture SyncManager { get; } = new();
 
     public int UpstreamRequests => upstreamCounter.Count;
+
+    /// <summary>Headers of the last request the gateways forwarded upstream.</summary>
+    public System.Net.Http.Headers.HttpRequestHeaders? LastUpstreamHeaders => upstreamCounter.LastHeaders;
+
+    /// <summary>Every log line the gateways wrote (formatted), to check what they never log.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> GatewayLog { get; } = new();
 
     private readonly UpstreamCounter upstreamCounter = new();
 
@@ -108,7 +115,10 @@ public sealed class GatewayFixture : IAsyncLifetime
         }
 
         await SyncManager.DisposeAsync();
-        Directory.Delete(certificateDirectory, recursive: true);
+        if (Directory.Exists(certificateDirectory))
+        {
+            Directory.Delete(certificateDirectory, recursive: true);
+        }
     }
 
     private static (string Cert, string Key) WriteCertificate(string directory)
@@ -133,7 +143,13 @@ public sealed class GatewayFixture : IAsyncLifetime
 
         public int Count => Volatile.Read(ref count);
 
-        public void Increment() => Interlocked.Increment(ref count);
+        public System.Net.Http.Headers.HttpRequestHeaders? LastHeaders { get; private set; }
+
+        public void Record(HttpRequestMessage request)
+        {
+            LastHeaders = request.Headers;
+            Interlocked.Increment(ref count);
+        }
     }
 
     /// <summary>Forwards to the SyncManager test server (introspection and proxied requests), counting proxied ones.</summary>
@@ -141,7 +157,7 @@ public sealed class GatewayFixture : IAsyncLifetime
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            counter.Increment();
+            counter.Record(request);
             return base.SendAsync(request, cancellationToken);
         }
     }
@@ -167,7 +183,27 @@ public sealed class GatewayFixture : IAsyncLifetime
                 var upstream = new CountingHandler(fixture.SyncManager.Factory.Server.CreateHandler(), fixture.upstreamCounter);
                 services.AddSingleton<IForwarderHttpClientFactory>(new TestForwarderClientFactory(() => upstream));
                 services.AddSingleton<IStartupFilter, TestPeerStartupFilter>();
+                services.AddLogging(logging => logging.AddProvider(new CollectingLoggerProvider(fixture.GatewayLog)));
             });
+        }
+    }
+
+    private sealed class CollectingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue($"{category} {eventId.Name} {formatter(state, exception)} {exception}");
         }
     }
 
