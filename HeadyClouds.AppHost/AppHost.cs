@@ -4,6 +4,7 @@ using HeadyClouds.AppHost.DataTier;
 var builder = DistributedApplication.CreateBuilder(args);
 
 var adminToken = builder.AddParameter(ResourceNames.AdminToken, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+var encryptionKek = builder.AddParameter(ResourceNames.EncryptionKek, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 var identitySigningKey = builder.AddParameter(ResourceNames.IdentitySigningKey, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
 var data = builder.AddDataTier();
@@ -31,6 +32,8 @@ var headyMe = builder.AddProject<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSyn
 
 var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync)
     .WithPlatformDefaults(identitySigningKey)
+    .WithKeyEncryptionKey(encryptionKek)
+    .WithEnvironment("Monorepo__StoragePath", builder.ExecutionContext.IsPublishMode ? "/data/monorepo" : Path.Combine(data.StateDirectory, "monorepo"))
     .WithReference(data.MonorepoDb)
     .WaitForCompletion(monorepoMigrations);
 

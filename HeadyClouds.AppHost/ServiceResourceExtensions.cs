@@ -46,6 +46,16 @@ public static class ServiceResourceExtensions
             .WithHealthCheck(check);
     }
 
+    /// <summary>
+    /// The key-encryption key of the envelope encryption, as key id <c>kek-1</c>. Rotation adds <c>kek-2</c> and makes it
+    /// active while <c>kek-1</c> stays until every value is re-wrapped.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithKeyEncryptionKey(
+        this IResourceBuilder<ProjectResource> service, IResourceBuilder<ParameterResource> kek) =>
+        service
+            .WithEnvironment("Encryption__ActiveKeyId", "kek-1")
+            .WithEnvironment("Encryption__Keys__kek-1", kek);
+
     /// <summary>Settings every HeadyClouds service shares: the identity key and readiness by its /health endpoint.</summary>
     public static IResourceBuilder<ProjectResource> WithPlatformDefaults(
         this IResourceBuilder<ProjectResource> service, IResourceBuilder<ParameterResource> identitySigningKey) =>

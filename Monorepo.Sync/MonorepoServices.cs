@@ -1,4 +1,6 @@
+using HeadyClouds.Data.Crypto;
 using HeadyClouds.ServiceDefaults.Identity;
+using Monorepo.Sync.Application;
 using Monorepo.Sync.Infrastructure;
 
 namespace Monorepo.Sync;
@@ -18,5 +20,10 @@ public static class MonorepoServices
         builder.AddMonorepoDatabase();
         builder.AddHeadyIdentity();
         builder.Services.AddOpenApi();
+        builder.Services.Configure<MonorepoOptions>(builder.Configuration.GetSection(MonorepoOptions.Section));
+        builder.Services.AddSingleton(KeyRing.FromConfiguration(builder.Configuration));
+        builder.Services.AddSingleton<EnvelopeEncryption>();
+        builder.Services.AddSingleton<CredentialProtector>();
+        builder.Services.AddSingleton<SyncQueue>();
     }
 }

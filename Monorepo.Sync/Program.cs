@@ -19,4 +19,6 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapOpenApi().AllowAnonymous();
 app.MapRepositoriesApi();
+app.MapTargetsApi();
+app.MapWebhooksApi();
 app.Run();

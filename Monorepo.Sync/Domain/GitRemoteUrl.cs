@@ -14,9 +14,19 @@ public static partial class GitRemoteUrl
     /// let a user mirror the server's own disk), plain http and git:// (unauthenticated transport), and credentials
     /// embedded in the URL (they belong in the credential store, never in a column that the API returns).
     /// </summary>
-    public static bool TryValidate(string? url, out string error)
+    public static bool TryValidate(string? url, out string error) => TryValidate(url, allowLocal: false, out error);
+
+    /// <param name="allowLocal">Also accept absolute local paths and file:// URLs (tests and single-machine development only).</param>
+    public static bool TryValidate(string? url, bool allowLocal, out string error)
     {
         error = "";
+        if (allowLocal && url is { Length: > 1 and <= 2048 } && !url.Any(char.IsControl)
+            && (url.StartsWith("file:///", StringComparison.Ordinal) || (url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal)))
+            && !url.Split('/').Contains(".."))
+        {
+            return true;
+        }
+
         if (string.IsNullOrWhiteSpace(url) || url.Length > 2048 || url.Any(char.IsControl) || url.Trim() != url)
         {
             error = "Source URL is required: at most 2048 characters, without spaces around it or control characters.";

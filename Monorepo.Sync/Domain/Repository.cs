@@ -18,4 +18,32 @@ public sealed class Repository
     public string? DefaultBranch { get; set; }
 
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Ref patterns mirrored (git-style globs such as <c>refs/heads/*</c>).</summary>
+    public string[] IncludeRefs { get; set; } = ["refs/heads/*", "refs/tags/*"];
+
+    public string[] ExcludeRefs { get; set; } = [];
+
+    /// <summary>The source's credential, envelope-encrypted (<see cref="StoredCredential"/> as JSON); never returned.</summary>
+    public byte[]? SourceCredential { get; set; }
+
+    public string? SourceCredentialKind { get; set; }
+
+    /// <summary>Secret the source host signs webhooks with, envelope-encrypted; shown once at registration.</summary>
+    public required byte[] WebhookSecret { get; set; }
+
+    public DateTimeOffset? LastRunAt { get; set; }
+
+    public DateTimeOffset? LastSuccessAt { get; set; }
+
+    public string? LastError { get; set; }
+
+    public int ConsecutiveFailures { get; set; }
+
+    /// <summary>After failures, automatic (webhook or scheduled) runs wait until then: exponential backoff, never a tight loop.</summary>
+    public DateTimeOffset? NextAttemptAfter { get; set; }
+
+    public List<SyncTarget> Targets { get; init; } = [];
+
+    public List<SplitTarget> Splits { get; init; } = [];
 }

@@ -11,11 +11,11 @@ public sealed class ManifestTests
         "postgres", "syncmanager-db", "headyme-db", "monorepo-db", "redis", "objectstore",
         "syncmanager", "headyme-sync", "monorepo-sync", "gateway",
         "syncmanager-migrations", "headyme-sync-migrations", "monorepo-sync-migrations",
-        "admin-token", "identity-signing-key", "postgres-password", "redis-password", "objectstore-user", "objectstore-password",
+        "admin-token", "identity-signing-key", "encryption-kek", "postgres-password", "redis-password", "objectstore-user", "objectstore-password",
     ];
 
     private static readonly string[] SecretParameters =
-        ["admin-token", "identity-signing-key", "postgres-password", "redis-password", "objectstore-user", "objectstore-password"];
+        ["admin-token", "identity-signing-key", "encryption-kek", "postgres-password", "redis-password", "objectstore-user", "objectstore-password"];
 
     [Fact]
     public async Task Manifest_lists_every_resource_with_secrets_as_parameters_and_no_local_paths()

@@ -22,12 +22,87 @@ namespace Monorepo.Sync.Infrastructure.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Monorepo.Sync.Domain.RefUpdateAudit", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<bool>("Forced")
+                        .HasColumnType("boolean")
+                        .HasColumnName("forced");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Message")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("message");
+
+                    b.Property<string>("NewId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("new_id");
+
+                    b.Property<string>("OldId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("old_id");
+
+                    b.Property<string>("Ref")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("ref");
+
+                    b.Property<Guid>("RepositoryId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("repository_id");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("Target")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("target");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("trigger");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RepositoryId", "Id");
+
+                    b.ToTable("ref_update_audit", (string)null);
+                });
+
             modelBuilder.Entity("Monorepo.Sync.Domain.Repository", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid")
                         .HasColumnName("id");
+
+                    b.Property<int>("ConsecutiveFailures")
+                        .HasColumnType("integer")
+                        .HasColumnName("consecutive_failures");
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
@@ -38,11 +113,38 @@ namespace Monorepo.Sync.Infrastructure.Migrations
                         .HasColumnType("character varying(255)")
                         .HasColumnName("default_branch");
 
+                    b.PrimitiveCollection<string[]>("ExcludeRefs")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("exclude_refs");
+
+                    b.PrimitiveCollection<string[]>("IncludeRefs")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("include_refs");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("last_error");
+
+                    b.Property<DateTimeOffset?>("LastRunAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_run_at");
+
+                    b.Property<DateTimeOffset?>("LastSuccessAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_success_at");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)")
                         .HasColumnName("name");
+
+                    b.Property<DateTimeOffset?>("NextAttemptAfter")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_after");
 
                     b.Property<string>("NormalizedName")
                         .IsRequired()
@@ -54,11 +156,25 @@ namespace Monorepo.Sync.Infrastructure.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("owner_id");
 
+                    b.Property<byte[]>("SourceCredential")
+                        .HasColumnType("bytea")
+                        .HasColumnName("source_credential");
+
+                    b.Property<string>("SourceCredentialKind")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("source_credential_kind");
+
                     b.Property<string>("SourceUrl")
                         .IsRequired()
                         .HasMaxLength(2048)
                         .HasColumnType("character varying(2048)")
                         .HasColumnName("source_url");
+
+                    b.Property<byte[]>("WebhookSecret")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("webhook_secret");
 
                     b.HasKey("Id");
 
@@ -66,6 +182,260 @@ namespace Monorepo.Sync.Infrastructure.Migrations
                         .IsUnique();
 
                     b.ToTable("repositories", (string)null);
+                });
+
+            modelBuilder.Entity("Monorepo.Sync.Domain.SplitMapEntry", b =>
+                {
+                    b.Property<Guid>("SplitTargetId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("split_target_id");
+
+                    b.Property<string>("SourceCommit")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("source_commit");
+
+                    b.Property<string>("SplitCommit")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("split_commit");
+
+                    b.HasKey("SplitTargetId", "SourceCommit");
+
+                    b.ToTable("split_map", (string)null);
+                });
+
+            modelBuilder.Entity("Monorepo.Sync.Domain.SplitTarget", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<byte[]>("Credential")
+                        .HasColumnType("bytea")
+                        .HasColumnName("credential");
+
+                    b.Property<string>("CredentialKind")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("credential_kind");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("last_error");
+
+                    b.Property<string>("LastSplitHead")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("last_split_head");
+
+                    b.Property<DateTimeOffset?>("LastSuccessAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_success_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("prefix");
+
+                    b.Property<Guid>("RepositoryId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("repository_id");
+
+                    b.Property<string>("SourceRef")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("source_ref");
+
+                    b.Property<string>("TargetRef")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("target_ref");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("url");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RepositoryId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("split_targets", (string)null);
+                });
+
+            modelBuilder.Entity("Monorepo.Sync.Domain.SyncRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("error");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("outcome");
+
+                    b.Property<int>("RefsRefused")
+                        .HasColumnType("integer")
+                        .HasColumnName("refs_refused");
+
+                    b.Property<int>("RefsUpdated")
+                        .HasColumnType("integer")
+                        .HasColumnName("refs_updated");
+
+                    b.Property<Guid>("RepositoryId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("repository_id");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("trigger");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RepositoryId", "StartedAt");
+
+                    b.ToTable("sync_runs", (string)null);
+                });
+
+            modelBuilder.Entity("Monorepo.Sync.Domain.SyncTarget", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<byte[]>("Credential")
+                        .HasColumnType("bytea")
+                        .HasColumnName("credential");
+
+                    b.Property<string>("CredentialKind")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("credential_kind");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("last_error");
+
+                    b.Property<DateTimeOffset?>("LastSuccessAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_success_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("name");
+
+                    b.PrimitiveCollection<string[]>("ProtectedRefs")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("protected_refs");
+
+                    b.Property<int>("RefusedRefs")
+                        .HasColumnType("integer")
+                        .HasColumnName("refused_refs");
+
+                    b.Property<Guid>("RepositoryId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("repository_id");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("url");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RepositoryId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("sync_targets", (string)null);
+                });
+
+            modelBuilder.Entity("Monorepo.Sync.Domain.SplitMapEntry", b =>
+                {
+                    b.HasOne("Monorepo.Sync.Domain.SplitTarget", null)
+                        .WithMany()
+                        .HasForeignKey("SplitTargetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Monorepo.Sync.Domain.SplitTarget", b =>
+                {
+                    b.HasOne("Monorepo.Sync.Domain.Repository", null)
+                        .WithMany("Splits")
+                        .HasForeignKey("RepositoryId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Monorepo.Sync.Domain.SyncRun", b =>
+                {
+                    b.HasOne("Monorepo.Sync.Domain.Repository", null)
+                        .WithMany()
+                        .HasForeignKey("RepositoryId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Monorepo.Sync.Domain.SyncTarget", b =>
+                {
+                    b.HasOne("Monorepo.Sync.Domain.Repository", null)
+                        .WithMany("Targets")
+                        .HasForeignKey("RepositoryId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Monorepo.Sync.Domain.Repository", b =>
+                {
+                    b.Navigation("Splits");
+
+                    b.Navigation("Targets");
                 });
 #pragma warning restore 612, 618
         }

@@ -32,6 +32,9 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
     /// <summary>True when the service needs the object store (only then is HEADY_TEST_S3 required).</summary>
     protected virtual bool UsesObjectStore => false;
 
+    /// <summary>Further configuration the service needs (keys, options).</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string>> ExtraSettings => [];
+
     /// <summary>A fresh key per fixture; 48 characters (the service refuses fewer than 32 bytes).</summary>
     public string SigningKeyText { get; } = "itest-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(21));
 
@@ -75,6 +78,11 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
                 settings["ConnectionStrings:objectstore"] = objectStore;
             }
 
+            foreach (var (key, value) in ExtraSettings)
+            {
+                settings[key] = value;
+            }
+
             factory = new ServiceFactory(settings);
             // What the service's migration step (--migrate) does before the service starts: schema, then the rest.
             await using (var scope = factory.Services.CreateAsyncScope())
@@ -93,7 +101,7 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
         }
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Client?.Dispose();
         if (factory is not null)

@@ -5,11 +5,48 @@ using Monorepo.Sync.Infrastructure;
 
 namespace HeadyClouds.IntegrationTests.Monorepo;
 
-public sealed class MonorepoFixture : ServiceFixture<MonorepoDbContext>
+/// <summary>Monorepo.Sync as deployed: local paths and file:// remotes are refused.</summary>
+public sealed class MonorepoFixture : MonorepoFixtureBase
 {
+    protected override bool AllowLocalRemotes => false;
+}
+
+/// <summary>Monorepo.Sync allowed to mirror local bare repositories, for sync-run tests.</summary>
+public sealed class MonorepoLocalRemotesFixture : MonorepoFixtureBase
+{
+    protected override bool AllowLocalRemotes => true;
+}
+
+public abstract class MonorepoFixtureBase : ServiceFixture<MonorepoDbContext>
+{
+    protected abstract bool AllowLocalRemotes { get; }
+
     protected override string DatabaseResource => MonorepoServices.DatabaseResource;
 
     protected override string ServiceName => "monorepo";
+
+    /// <summary>Where this fixture's mirrors live; removed with the fixture.</summary>
+    public string StoragePath { get; } = Path.Combine(Path.GetTempPath(), "hc-monorepo-" + Guid.NewGuid().ToString("N")[..8]);
+
+    /// <summary>A random key-encryption key: the envelope encryption is the real one.</summary>
+    public string KeyEncryptionKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings =>
+    [
+        new("Encryption:ActiveKeyId", "k1"),
+        new("Encryption:Keys:k1", KeyEncryptionKey),
+        new("Monorepo:StoragePath", StoragePath),
+        new("Monorepo:AllowLocalRemotes", AllowLocalRemotes ? "true" : "false"),
+    ];
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Directory.Exists(StoragePath))
+        {
+            Directory.Delete(StoragePath, recursive: true);
+        }
+    }
 }
 
 public sealed class RepositoriesApiTests(MonorepoFixture fx) : IClassFixture<MonorepoFixture>
