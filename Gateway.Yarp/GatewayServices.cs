@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Gateway.Yarp.Edge;
 using Gateway.Yarp.RateLimiting;
+using Gateway.Yarp.Waf;
 using HeadyClouds.ServiceDefaults.Identity;
 
 namespace Gateway.Yarp;
@@ -19,6 +20,7 @@ public static class GatewayServices
             http.BaseAddress = new Uri(builder.Configuration[$"{EdgeOptions.Section}:SyncManagerAddress"] ?? new EdgeOptions().SyncManagerAddress));
 
         builder.ConfigureEdgeTls();
+        builder.AddWaf();
 
         builder.Services.Configure<EdgeRateLimitOptions>(builder.Configuration.GetSection(EdgeRateLimitOptions.Section));
         builder.Services.AddSingleton<FailedAuthenticationThrottle>();
@@ -48,6 +50,7 @@ public static class GatewayServices
     {
         app.UseMiddleware<HttpsOnlyMiddleware>();
         app.UseMiddleware<AccessLogMiddleware>();
+        app.UseWaf();
         return app;
     }
 

@@ -35,3 +35,42 @@ public sealed class GatewayObservabilityTests(GatewayFixture gateway) : IClassFi
         Assert.DoesNotContain(lines, l => l.Contains(marker, StringComparison.Ordinal));
     }
 }
+
+public sealed class GatewayWafTests(GatewayFixture gateway) : IClassFixture<GatewayFixture>
+{
+    [Theory]
+    [InlineData("/api/v1/tokens?name=%27%20OR%201%3D1--", "942130")]
+    [InlineData("/api/v1/tokens?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "941110")]
+    [InlineData("/api/v1/tokens/..%2f..%2fetc%2fpasswd", "930100")]
+    public async Task An_attack_is_blocked_at_the_edge_with_403_and_never_reaches_a_service(string path, string ruleId)
+    {
+        var token = await gateway.NewTokenAsync("tokens:manage");
+        using var client = gateway.Client(GatewayFixture.NewPeer(), token);
+        var before = gateway.UpstreamRequests;
+
+        var response = await client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains(ruleId, body, StringComparison.Ordinal);
+        Assert.Contains("requestId", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("passwd", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("alert", body, StringComparison.Ordinal);
+        Assert.Equal(before, gateway.UpstreamRequests);
+    }
+
+    [Theory]
+    [InlineData("O'Brien's notes (final).docx")]
+    [InlineData("report; draft [v2].pdf")]
+    [InlineData("Ünïcödé 日本語 ファイル.txt")]
+    [InlineData("emoji 🎉📁.png")]
+    [InlineData("SELECT committee minutes.docx")]
+    public async Task File_names_users_really_have_pass_the_edge(string name)
+    {
+        var token = await gateway.NewTokenAsync("tokens:manage");
+        using var client = gateway.Client(GatewayFixture.NewPeer(), token);
+        var response = await client.GetAsync("/api/v1/tokens?file=" + Uri.EscapeDataString(name));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+}
