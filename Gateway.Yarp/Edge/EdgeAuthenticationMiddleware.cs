@@ -26,6 +26,13 @@ public sealed class EdgeAuthenticationMiddleware(
     {
         StripReservedHeaders(context.Request.Headers);
         ApplyBodyLimit(context);
+        if (IsUnauthenticatedRoute(context))
+        {
+            // Routes such as source-host webhooks authenticate inside the service (HMAC over the body); no identity
+            // is forwarded for them, and the service treats the caller as anonymous.
+            await next(context);
+            return;
+        }
 
         var token = BearerToken(context.Request);
         if (token is null)
@@ -110,6 +117,9 @@ public sealed class EdgeAuthenticationMiddleware(
         var token = value[scheme.Length..].Trim();
         return token.Length is > 0 and <= 512 ? token : null;
     }
+
+    private static bool IsUnauthenticatedRoute(HttpContext context) =>
+        context.GetReverseProxyFeature().Route.Config.Metadata?.TryGetValue("Authentication", out var mode) == true && mode == "none";
 
     private static void ApplyBodyLimit(HttpContext context)
     {
