@@ -25,5 +25,14 @@ public static class MonorepoServices
         builder.Services.AddSingleton<EnvelopeEncryption>();
         builder.Services.AddSingleton<CredentialProtector>();
         builder.Services.AddSingleton<SyncQueue>();
+        builder.Services.AddSingleton(new Monorepo.Sync.Git.GitCli());
+        builder.Services.AddSingleton(sp => new Monorepo.Sync.Git.Mirror.MirrorEngine(
+            sp.GetRequiredService<Monorepo.Sync.Git.GitCli>(),
+            new Monorepo.Sync.Git.Mirror.MirrorEngineOptions { NetworkTimeout = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<MonorepoOptions>>().Value.GitTimeout }));
+        builder.Services.AddScoped<SyncRunner>();
+        builder.Services.AddScoped<SplitRunner>();
+        builder.Services.AddSingleton(sp => new Monorepo.Sync.Git.Split.SubtreeSplitter(sp.GetRequiredService<Monorepo.Sync.Git.GitCli>()));
+        builder.Services.AddSingleton<ISplitEngine, SubtreeSplitEngine>();
+        builder.Services.AddHostedService<SyncWorker>();
     }
 }

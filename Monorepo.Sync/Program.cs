@@ -21,4 +21,5 @@ app.MapOpenApi().AllowAnonymous();
 app.MapRepositoriesApi();
 app.MapTargetsApi();
 app.MapWebhooksApi();
+app.MapSyncApi();
 app.Run();
