@@ -227,6 +227,34 @@ public sealed class SyncRunTests(MonorepoLocalRemotesFixture fx) : IClassFixture
     }
 
     [Fact]
+    public async Task A_split_pushes_the_same_commits_as_git_subtree_split_and_grows_incrementally()
+    {
+        var owner = Callers.NewUser(Scopes);
+        var s = await RegisterAsync(owner);
+        using var _ = s.Repos;
+        var splitTarget = s.Repos.NewBare("ui");
+        await (await fx.PostAsync($"/api/v1/repositories/{s.RepositoryId}/splits", owner,
+            new { name = "ui", prefix = "packages/ui", sourceRef = "refs/heads/main", url = splitTarget })).AssertStatusAsync(HttpStatusCode.Created);
+
+        await SyncAsync(owner, s.RepositoryId);
+        var expected = LocalRepos.Git(s.Repos.Work, "subtree", "split", "--prefix=packages/ui", "main").Trim();
+        Assert.Equal(expected, s.Repos.RefOf(splitTarget, "refs/heads/main"));
+
+        s.Repos.Commit("packages/ui/button.ts", "export const b = 1", "button");
+        s.Repos.Commit("README.md", "hello again", "outside the prefix");
+        s.Repos.Commit("packages/ui/index.ts", "export * from './button'", "index");
+        s.Repos.Push("main");
+        var mapped = await fx.WithDbAsync(db => Task.FromResult(db.SplitMap.Count()));
+        await SyncAsync(owner, s.RepositoryId);
+
+        expected = LocalRepos.Git(s.Repos.Work, "subtree", "split", "--prefix=packages/ui", "main").Trim();
+        Assert.Equal(expected, s.Repos.RefOf(splitTarget, "refs/heads/main"));
+        Assert.Equal(mapped + 3, await fx.WithDbAsync(db => Task.FromResult(db.SplitMap.Count())));
+        var audit = await AuditAsync(owner, s.RepositoryId);
+        Assert.Contains(audit, a => a.GetProperty("target").GetString() == "split:ui" && a.GetProperty("kind").GetString() == "FastForwarded" && a.GetProperty("newId").GetString() == expected);
+    }
+
+    [Fact]
     public async Task The_audit_table_refuses_updates_and_deletes()
     {
         var owner = Callers.NewUser(Scopes);
