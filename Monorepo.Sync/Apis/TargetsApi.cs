@@ -15,10 +15,10 @@ namespace Monorepo.Sync.Apis;
 public sealed record AddTargetRequest(string? Name, string? Url, CredentialRequest? Credential, string[]? ProtectedRefs);
 
 public sealed record TargetResponse(Guid Id, string Name, string Url, string? CredentialKind, string[] ProtectedRefs,
-    DateTimeOffset CreatedAt, DateTimeOffset? LastSuccessAt, string? LastError, int RefusedRefs)
+    DateTimeOffset CreatedAt, DateTimeOffset? LastSuccessAt, string? LastError, int RefusedRefs, int LagCommits)
 {
     public static TargetResponse From(SyncTarget t) =>
-        new(t.Id, t.Name, t.Url, t.CredentialKind, t.ProtectedRefs, t.CreatedAt, t.LastSuccessAt, t.LastError, t.RefusedRefs);
+        new(t.Id, t.Name, t.Url, t.CredentialKind, t.ProtectedRefs, t.CreatedAt, t.LastSuccessAt, t.LastError, t.RefusedRefs, t.LagCommits);
 }
 
 public sealed record AddSplitRequest(string? Name, string? Prefix, string? SourceRef, string? Url, string? TargetRef, CredentialRequest? Credential);

@@ -25,6 +25,7 @@ public enum SyncStart
 public sealed class SyncRunner(
     MonorepoDbContext db,
     MirrorEngine engine,
+    GitCli git,
     SplitRunner splits,
     CredentialProtector protector,
     IOptions<MonorepoOptions> options,
@@ -144,6 +145,7 @@ public sealed class SyncRunner(
         run.RefsUpdated += result.Updates.Count(u => u.IsChange);
         run.RefsRefused += refused;
         target.RefusedRefs = refused;
+        target.LagCommits = await LagAsync(mirrorPath, result.Updates.Where(u => u.IsProblem), ct);
         target.LastError = result.Error ?? (refused > 0
             ? string.Join(" ", result.Updates.Where(u => u.IsProblem).Select(u => u.Message).Take(5))
             : null);
@@ -151,6 +153,23 @@ public sealed class SyncRunner(
         {
             target.LastSuccessAt = time.GetUtcNow();
         }
+    }
+
+    /// <summary>Commits of the source's refs that the target lacks, over the refs it refused (unknown old ids count as 0).</summary>
+    private async Task<int> LagAsync(string mirrorPath, IEnumerable<RefUpdate> refused, CancellationToken ct)
+    {
+        var lag = 0;
+        foreach (var update in refused.Where(u => u.NewId is not null))
+        {
+            string[] range = update.OldId is null ? ["rev-list", "--count", update.NewId!] : ["rev-list", "--count", update.NewId!, "^" + update.OldId];
+            var count = await git.RunAsync(mirrorPath, range, ct, engine.Options.LocalTimeout);
+            if (count.Succeeded && int.TryParse(count.StandardOutput.Trim(), out var n))
+            {
+                lag += n;
+            }
+        }
+
+        return lag;
     }
 
     private void Audit(Repository repository, SyncRun run, string target, RefUpdate update) =>

@@ -26,6 +26,9 @@ public sealed class SyncTarget
 
     /// <summary>Refs refused at the last run (diverged protected refs), so the status shows them until resolved.</summary>
     public int RefusedRefs { get; set; }
+
+    /// <summary>Source commits the target lacks on its refused refs after the last run (how far behind it is).</summary>
+    public int LagCommits { get; set; }
 }
 
 /// <summary>A path of the monorepo split into its own history and pushed to its own repository.</summary>

@@ -21,6 +21,7 @@ internal sealed class SyncTargetConfiguration : IEntityTypeConfiguration<SyncTar
         builder.Property(t => t.LastSuccessAt).HasColumnName("last_success_at");
         builder.Property(t => t.LastError).HasColumnName("last_error").HasMaxLength(4000);
         builder.Property(t => t.RefusedRefs).HasColumnName("refused_refs");
+        builder.Property(t => t.LagCommits).HasColumnName("lag_commits");
         builder.HasIndex(t => new { t.RepositoryId, t.Name }).IsUnique();
     }
 }

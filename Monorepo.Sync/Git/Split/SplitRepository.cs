@@ -55,7 +55,7 @@ internal sealed partial class SplitRepository(GitCli git, string gitDir, string 
     /// <summary><c>git rev-parse REV^@</c>: the parents of a commit.</summary>
     public async Task<string[]> ParentsAsync(string commit)
     {
-        var result = (await RunAsync(["rev-parse", "--end-of-options", commit + "^@"])).EnsureSuccess($"git rev-parse {commit}^@");
+        var result = (await RunAsync(["rev-parse", commit + "^@"])).EnsureSuccess($"git rev-parse {commit}^@");
         return result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 

@@ -353,6 +353,10 @@ namespace Monorepo.Sync.Infrastructure.Migrations
                         .HasColumnType("character varying(32)")
                         .HasColumnName("credential_kind");
 
+                    b.Property<int>("LagCommits")
+                        .HasColumnType("integer")
+                        .HasColumnName("lag_commits");
+
                     b.Property<string>("LastError")
                         .HasMaxLength(4000)
                         .HasColumnType("character varying(4000)")

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace HeadyClouds.IntegrationTests.Infrastructure;
@@ -48,6 +49,9 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
 
     public HttpClient Client { get; private set; } = null!;
 
+    /// <summary>Every log line the service wrote at Warning or above (the fixture's level), to check what is never logged.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Logs { get; } = new();
+
     public async Task InitializeAsync()
     {
         // Read every variable first, so a missing one fails with the how-to-run message before anything starts.
@@ -83,7 +87,7 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
                 settings[key] = value;
             }
 
-            factory = new ServiceFactory(settings);
+            factory = new ServiceFactory(settings, Logs);
             // What the service's migration step (--migrate) does before the service starts: schema, then the rest.
             await using (var scope = factory.Services.CreateAsyncScope())
             {
@@ -156,16 +160,36 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
 
     public Task<HttpResponseMessage> PostAsync(string path, CallerIdentity? caller, object body) => SendAsync(HttpMethod.Post, path, caller, body);
 
-    private sealed class ServiceFactory(IReadOnlyDictionary<string, string> settings) : WebApplicationFactory<TDbContext>
+    private sealed class ServiceFactory(IReadOnlyDictionary<string, string> settings, System.Collections.Concurrent.ConcurrentQueue<string> logs) : WebApplicationFactory<TDbContext>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
+            builder.ConfigureServices(services => services.AddLogging(logging => logging.AddProvider(new CollectingLoggerProvider(logs))));
             // UseSetting reaches WebApplication.CreateBuilder as configuration before Program.cs reads it
             // (the services read the signing key and connection strings while building, not after).
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);
             }
+        }
+    }
+
+    private sealed class CollectingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue($"{category} {formatter(state, exception)} {exception}");
         }
     }
 }

@@ -116,6 +116,7 @@ public sealed class SyncRunTests(MonorepoLocalRemotesFixture fx) : IClassFixture
         var status = await (await fx.GetAsync($"/api/v1/repositories/{s.RepositoryId}/status", owner)).AssertJsonAsync(HttpStatusCode.OK);
         var backupStatus = status.GetProperty("targets").EnumerateArray().Single(t => t.GetProperty("name").GetString() == "backup");
         Assert.Equal(1, backupStatus.GetProperty("refusedRefs").GetInt32());
+        Assert.Equal(1, backupStatus.GetProperty("lagCommits").GetInt32());
         Assert.Contains("refs/heads/main", backupStatus.GetProperty("lastError").GetString(), StringComparison.Ordinal);
         Assert.NotNull(status.GetProperty("nextAttemptAfter").GetString());
     }
@@ -218,6 +219,9 @@ public sealed class SyncRunTests(MonorepoLocalRemotesFixture fx) : IClassFixture
             var text = await (await fx.GetAsync(path, owner)).Content.ReadAsStringAsync();
             Assert.DoesNotContain(token, text, StringComparison.Ordinal);
         }
+
+        Assert.Contains(fx.Logs, l => l.Contains(id.ToString(), StringComparison.Ordinal)); // the failure was logged...
+        Assert.DoesNotContain(fx.Logs, l => l.Contains(token, StringComparison.Ordinal)); // ...without the token
 
         await using var connection = await fx.OpenConnectionAsync();
         await using var command = new NpgsqlCommand("SELECT source_credential FROM repositories WHERE id = @id", connection);
