@@ -16,7 +16,8 @@ var syncManagerMigrations = builder.AddMigrations<Projects.SyncManager>(Resource
     .WithEnvironment("Bootstrap__AdminToken", adminToken);
 var headyMeMigrations = builder.AddMigrations<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSync, data.HeadyMeDb, postgres)
     .WithReference(objectStore).WaitFor(objectStore);
-var monorepoMigrations = builder.AddMigrations<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync, data.MonorepoDb, postgres);
+var monorepoMigrations = builder.AddMigrations<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync, data.MonorepoDb, postgres)
+    .WithReference(objectStore).WaitFor(objectStore);
 
 var syncManager = builder.AddProject<Projects.SyncManager>(ResourceNames.SyncManager)
     .WithPlatformDefaults(identitySigningKey)
@@ -35,6 +36,7 @@ var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.Monorepo
     .WithKeyEncryptionKey(encryptionKek)
     .WithEnvironment("Monorepo__StoragePath", builder.ExecutionContext.IsPublishMode ? "/data/monorepo" : Path.Combine(data.StateDirectory, "monorepo"))
     .WithReference(data.MonorepoDb)
+    .WithReference(objectStore).WaitFor(objectStore)
     .WaitForCompletion(monorepoMigrations);
 
 // The only resource reachable from outside: HTTPS (TLS 1.3) and an HTTP endpoint that only redirects.

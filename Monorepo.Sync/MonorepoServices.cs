@@ -1,4 +1,5 @@
 using HeadyClouds.Data.Crypto;
+using HeadyClouds.Data.ObjectStorage;
 using HeadyClouds.ServiceDefaults.Identity;
 using Monorepo.Sync.Application;
 using Monorepo.Sync.Infrastructure;
@@ -8,12 +9,18 @@ namespace Monorepo.Sync;
 public static class MonorepoServices
 {
     public const string DatabaseResource = "monorepo-db";
+    public const string ObjectStoreResource = "objectstore";
 
+    /// <summary>What the migration step needs: the database and the object store (it creates the bundle bucket).</summary>
     public static void AddMonorepoDatabase(this IHostApplicationBuilder builder)
     {
         builder.AddNpgsqlDbContext<MonorepoDbContext>(DatabaseResource);
+        builder.AddObjectStore(ObjectStoreResource, MirrorBundler.Bucket);
         builder.Services.AddSingleton(TimeProvider.System);
     }
+
+    public static Task PrepareStorageAsync(IServiceProvider services, MonorepoDbContext db, CancellationToken ct) =>
+        services.GetRequiredService<IObjectStore>().EnsureBucketAsync(MirrorBundler.Bucket, ct);
 
     public static void AddMonorepoServices(this IHostApplicationBuilder builder)
     {
@@ -34,5 +41,6 @@ public static class MonorepoServices
         builder.Services.AddSingleton(sp => new Monorepo.Sync.Git.Split.SubtreeSplitter(sp.GetRequiredService<Monorepo.Sync.Git.GitCli>()));
         builder.Services.AddSingleton<ISplitEngine, SubtreeSplitEngine>();
         builder.Services.AddHostedService<SyncWorker>();
+        builder.Services.AddScoped<MirrorBundler>();
     }
 }

@@ -9,7 +9,7 @@ builder.AddServiceDefaults();
 if (builder.IsMigrationRun())
 {
     builder.AddMonorepoDatabase();
-    await builder.RunMigrationsAsync<MonorepoDbContext>();
+    await builder.RunMigrationsAsync<MonorepoDbContext>(MonorepoServices.PrepareStorageAsync);
     return;
 }
 

@@ -34,6 +34,7 @@ public static class SyncApi
         api.MapGet("/status", Status).RequireScope(RepositoriesApi.ReadScope);
         api.MapGet("/runs", Runs).RequireScope(RepositoriesApi.ReadScope);
         api.MapGet("/audit", AuditLog).RequireScope(RepositoriesApi.ReadScope);
+        api.MapPost("/bundles", CreateBundle).RequireScope(RepositoriesApi.AdminScope);
         return app;
     }
 
@@ -95,6 +96,24 @@ public static class SyncApi
         var runs = await db.SyncRuns.AsNoTracking().Where(r => r.RepositoryId == id)
             .OrderByDescending(r => r.StartedAt).Take(Math.Clamp(limit ?? 50, 1, 500)).ToListAsync(ct);
         return TypedResults.Ok(runs.Select(SyncRunResponse.From).ToArray());
+    }
+
+    /// <summary>Writes a bundle of the mirror to the object store (backups).</summary>
+    private static async Task<Results<Created<BundleInfo>, ProblemHttpResult>> CreateBundle(
+        Guid id, ClaimsPrincipal caller, MonorepoDbContext db, MirrorBundler bundler, CancellationToken ct)
+    {
+        if (await db.FindOwnAsync(id, caller, ct) is null)
+        {
+            return Problems.NotFound($"Repository {id} was not found.");
+        }
+
+        var bundle = await bundler.WriteAsync(id, ct);
+        if (bundle is null)
+        {
+            return Problems.Conflict($"Repository {id} has no mirrored refs yet; run a sync first.");
+        }
+
+        return TypedResults.Created($"/api/v1/repositories/{id}/bundles/{Uri.EscapeDataString(bundle.Key)}", bundle);
     }
 
     /// <summary>The ref-update audit, newest first; page with <c>before</c> (an entry id).</summary>

@@ -21,6 +21,11 @@ public abstract class MonorepoFixtureBase : ServiceFixture<MonorepoDbContext>
 {
     protected abstract bool AllowLocalRemotes { get; }
 
+    protected override bool UsesObjectStore => true;
+
+    protected override Task PrepareAsync(IServiceProvider services, MonorepoDbContext db) =>
+        MonorepoServices.PrepareStorageAsync(services, db, CancellationToken.None);
+
     protected override string DatabaseResource => MonorepoServices.DatabaseResource;
 
     protected override string ServiceName => "monorepo";

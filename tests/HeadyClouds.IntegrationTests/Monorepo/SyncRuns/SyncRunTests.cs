@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using HeadyClouds.IntegrationTests.Infrastructure;
 using Monorepo.Sync.Application;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace HeadyClouds.IntegrationTests.Monorepo.SyncRuns;
@@ -256,6 +257,32 @@ public sealed class SyncRunTests(MonorepoLocalRemotesFixture fx) : IClassFixture
         Assert.Equal(mapped + 3, await fx.WithDbAsync(db => Task.FromResult(db.SplitMap.Count())));
         var audit = await AuditAsync(owner, s.RepositoryId);
         Assert.Contains(audit, a => a.GetProperty("target").GetString() == "split:ui" && a.GetProperty("kind").GetString() == "FastForwarded" && a.GetProperty("newId").GetString() == expected);
+    }
+
+    [Fact]
+    public async Task A_bundle_of_the_mirror_in_the_object_store_restores_every_ref()
+    {
+        var owner = Callers.NewUser(Scopes);
+        var s = await RegisterAsync(owner);
+        using var _ = s.Repos;
+        await (await fx.PostAsync($"/api/v1/repositories/{s.RepositoryId}/bundles", owner, new { })).AssertStatusAsync(HttpStatusCode.Conflict);
+        await SyncAsync(owner, s.RepositoryId);
+
+        var bundle = await (await fx.PostAsync($"/api/v1/repositories/{s.RepositoryId}/bundles", owner, new { })).AssertJsonAsync(HttpStatusCode.Created);
+        var store = fx.Factory.Services.GetRequiredService<global::HeadyClouds.Data.ObjectStorage.IObjectStore>();
+        var file = Path.Combine(s.Repos.Root, "restore.bundle");
+        await using (var output = File.Create(file))
+        {
+            Assert.True(await store.TryGetAsync(bundle.GetProperty("bucket").GetString()!, bundle.GetProperty("key").GetString()!, output, CancellationToken.None));
+        }
+
+        Assert.Equal(bundle.GetProperty("size").GetInt64(), new FileInfo(file).Length);
+        var restored = Path.Combine(s.Repos.Root, "restored.git");
+        LocalRepos.Git(s.Repos.Root, "clone", "-q", "--mirror", file, restored);
+        foreach (var name in new[] { "refs/heads/main", "refs/heads/feature" })
+        {
+            Assert.Equal(s.Repos.RefOf(s.Repos.Source, name), s.Repos.RefOf(restored, name));
+        }
     }
 
     [Fact]
