@@ -151,6 +151,30 @@ public sealed class GatewayEndToEndTests(StackFixture stack)
     }
 
     [Fact]
+    public async Task Source_webhooks_reach_the_service_without_a_token_and_only_a_valid_signature_is_accepted()
+    {
+        using var admin = stack.Gateway(stack.AdminToken);
+        var created = await admin.PostAsJsonAsync("/api/v1/repositories", new { name = Unique("hooked"), sourceUrl = "https://git.example.org/acme/hooked.git" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var repo = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        var secret = repo.RootElement.GetProperty("webhookSecret").GetString()!;
+        var path = repo.RootElement.GetProperty("webhookPath").GetString()!;
+        var body = "{\"ref\":\"refs/heads/main\"}"u8.ToArray();
+
+        using var anonymous = stack.Gateway();
+        using var unsigned = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(unsigned)).StatusCode);
+
+        using var signed = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        signed.Headers.Add("X-Hub-Signature-256", "sha256=" + Convert.ToHexStringLower(
+            System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret), body)));
+        Assert.Equal(HttpStatusCode.Accepted, (await anonymous.SendAsync(signed)).StatusCode);
+
+        // The unauthenticated route is only the hook: the repository API still needs a token.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/repositories")).StatusCode);
+    }
+
+    [Fact]
     public async Task Edge_responses_carry_no_server_banner()
     {
         using var anonymous = stack.Gateway();
