@@ -27,6 +27,9 @@ done
 if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
   missing+=(redis-server)
 fi
+# Monorepo.Sync runs the system git; its SSH mirror tests run a real sshd on loopback.
+if ! command -v git >/dev/null 2>&1; then missing+=(git); fi
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null 2>&1; then missing+=(openssh-server openssh-client); fi
 if ! command -v node >/dev/null 2>&1; then
   missing+=(nodejs npm)
 elif ! command -v npm >/dev/null 2>&1; then
