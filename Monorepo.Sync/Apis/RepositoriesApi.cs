@@ -62,8 +62,9 @@ public static partial class RepositoriesApi
     [GeneratedRegex(@"^refs/[A-Za-z0-9._/*+-]{1,250}\z")]
     private static partial Regex RefPatternPattern();
 
+    /// <summary>The engine's own rules (<see cref="Git.Mirror.RefFilter.TryValidatePattern"/>), so nothing accepted here fails at sync time.</summary>
     public static bool IsValidRefPattern(string pattern) =>
-        RefPatternPattern().IsMatch(pattern) && !pattern.Contains("..", StringComparison.Ordinal) && !pattern.Contains("//", StringComparison.Ordinal);
+        RefPatternPattern().IsMatch(pattern) && Git.Mirror.RefFilter.TryValidatePattern(pattern, out _);
 
     public static void ValidateRefPatterns(string[]? patterns, string field, Validation v)
     {
@@ -117,7 +118,7 @@ public static partial class RepositoriesApi
             WebhookSecret = protector.SealSecret(webhookSecret, CredentialProtector.WebhookContext(id)),
             SourceCredential = credential is null ? null : protector.Seal(credential, CredentialProtector.SourceContext(id)),
             SourceCredentialKind = credential?.Kind,
-            IncludeRefs = request.IncludeRefs ?? ["refs/heads/*", "refs/tags/*"],
+            IncludeRefs = request.IncludeRefs ?? ["refs/heads/**", "refs/tags/**"],
             ExcludeRefs = request.ExcludeRefs ?? [],
             Name = request.Name!,
             NormalizedName = request.Name!.ToUpperInvariant(),

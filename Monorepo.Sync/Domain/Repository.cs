@@ -19,8 +19,8 @@ public sealed class Repository
 
     public DateTimeOffset CreatedAt { get; init; }
 
-    /// <summary>Ref patterns mirrored (git-style globs such as <c>refs/heads/*</c>).</summary>
-    public string[] IncludeRefs { get; set; } = ["refs/heads/*", "refs/tags/*"];
+    /// <summary>Ref patterns mirrored (<c>*</c> within one segment, <c>**</c> any depth); default all branches and tags.</summary>
+    public string[] IncludeRefs { get; set; } = ["refs/heads/**", "refs/tags/**"];
 
     public string[] ExcludeRefs { get; set; } = [];
 

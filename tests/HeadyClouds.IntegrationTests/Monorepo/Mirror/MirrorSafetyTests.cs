@@ -27,7 +27,7 @@ public sealed class MirrorSafetyTests : IDisposable
         Assert.Equal("git fetch timed out after 2 s", error.Message);
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(30));
         // The connection closes: git (and, over http, its git-remote-http child) is gone, not left hanging.
-        Assert.True(await SilentServer.ClosedByPeerAsync(await server.FirstConnection, TimeSpan.FromSeconds(10)));
+        Assert.True(await SilentServer.ClosedByPeerAsync(await server.FirstConnection.WaitAsync(TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -35,14 +35,16 @@ public sealed class MirrorSafetyTests : IDisposable
     {
         await using var server = new SilentServer();
         var engine = box.Engine();
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        using var cancel = new CancellationTokenSource();
+
+        var fetch = engine.FetchAsync(box.Mirror, $"http://127.0.0.1:{server.Port}/repo.git", null, RefFilter.Default, cancel.Token);
+        var connection = await server.FirstConnection.WaitAsync(TimeSpan.FromSeconds(60));
         var clock = Stopwatch.StartNew();
+        await cancel.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            engine.FetchAsync(box.Mirror, $"http://127.0.0.1:{server.Port}/repo.git", null, RefFilter.Default, cancel.Token));
-
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fetch);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30));
-        Assert.True(await SilentServer.ClosedByPeerAsync(await server.FirstConnection, TimeSpan.FromSeconds(10)));
+        Assert.True(await SilentServer.ClosedByPeerAsync(connection, TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -50,15 +52,17 @@ public sealed class MirrorSafetyTests : IDisposable
     {
         await box.InitSourceAsync();
         await using var server = new SilentServer();
-        var engine = box.Engine(new MirrorEngineOptions { NetworkTimeout = TimeSpan.FromSeconds(2) });
-        var good = new MirrorTarget("good", await box.InitBareAsync("good"), null, []);
-        var hanging = new MirrorTarget("hanging", $"git://127.0.0.1:{server.Port}/repo.git", null, []);
+        var engine = box.Engine();
+        var impatient = box.Engine(new MirrorEngineOptions { NetworkTimeout = TimeSpan.FromSeconds(2) });
+        await engine.FetchAsync(box.Mirror, box.Source, null, RefFilter.Default, GitSandbox.Timeout);
 
-        var run = await engine.MirrorAsync(box.Mirror, box.Source, null, [hanging, good], RefFilter.Default, GitSandbox.Timeout);
+        var hanging = await impatient.SyncTargetAsync(box.Mirror, new MirrorTarget("hanging", $"git://127.0.0.1:{server.Port}/repo.git", null, []), RefFilter.Default, GitSandbox.Timeout);
+        var good = await engine.SyncTargetAsync(box.Mirror, new MirrorTarget("good", await box.InitBareAsync("good"), null, []), RefFilter.Default, GitSandbox.Timeout);
 
-        Assert.Equal("target 'hanging': git ls-remote timed out after 2 s", run.Targets[0].Error);
-        Assert.True(run.Targets[1].Succeeded);
-        Assert.True(await SilentServer.ClosedByPeerAsync(await server.FirstConnection, TimeSpan.FromSeconds(10)));
+        Assert.Equal("target 'hanging': git ls-remote timed out after 2 s", hanging.Error);
+        Assert.Empty(hanging.Updates);
+        Assert.True(good.Succeeded);
+        Assert.True(await SilentServer.ClosedByPeerAsync(await server.FirstConnection.WaitAsync(TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(10)));
     }
 
     [Fact]

@@ -183,6 +183,18 @@ public sealed class SubtreeSplitHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task Prefix_that_is_not_a_valid_regular_expression()
+    {
+        // git subtree greps the history for "^git-subtree-dir: PREFIX/*$"; here git log fails and the split goes on.
+        const string prefix = "packages/[ui*";
+        repo.Commit("root\n", Put("packages/[ui*/a.txt", "1\n"), Put("x.txt", "x\n"));
+        repo.Commit("other\n", Put("x.txt", "y\n"));
+        repo.Commit("change\n", Put("packages/[ui*/a.txt", "2\n"));
+        repo.Import();
+        await SplitAssert.SameAsGitSubtreeAsync(repo, prefix);
+    }
+
+    [Fact]
     public async Task Trailing_slash_is_normalised()
     {
         repo.Commit("root\n", Put("packages/ui/a.txt", "1\n"));
