@@ -183,27 +183,8 @@ public sealed class GatewayFixture : IAsyncLifetime
                 var upstream = new CountingHandler(fixture.SyncManager.Factory.Server.CreateHandler(), fixture.upstreamCounter);
                 services.AddSingleton<IForwarderHttpClientFactory>(new TestForwarderClientFactory(() => upstream));
                 services.AddSingleton<IStartupFilter, TestPeerStartupFilter>();
-                services.AddLogging(logging => logging.AddProvider(new CollectingLoggerProvider(fixture.GatewayLog)));
+                services.AddLogging(logging => logging.AddProvider(new HeadyClouds.IntegrationTests.Infrastructure.CollectingLoggerProvider(fixture.GatewayLog)));
             });
-        }
-    }
-
-    private sealed class CollectingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILoggerProvider
-    {
-        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue($"{category} {eventId.Name} {formatter(state, exception)} {exception}");
         }
     }
 

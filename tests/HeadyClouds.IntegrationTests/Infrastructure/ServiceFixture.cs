@@ -164,32 +164,13 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
-            builder.ConfigureServices(services => services.AddLogging(logging => logging.AddProvider(new CollectingLoggerProvider(logs))));
+            builder.ConfigureServices(services => services.AddLogging(logging => logging.AddProvider(new HeadyClouds.IntegrationTests.Infrastructure.CollectingLoggerProvider(logs))));
             // UseSetting reaches WebApplication.CreateBuilder as configuration before Program.cs reads it
             // (the services read the signing key and connection strings while building, not after).
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);
             }
-        }
-    }
-
-    private sealed class CollectingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILoggerProvider
-    {
-        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue($"{category} {formatter(state, exception)} {exception}");
         }
     }
 }
