@@ -56,6 +56,32 @@ public static partial class TargetsApi
         && !prefix.Any(c => char.IsControl(c) || c == '\\')
         && prefix.Split('/').All(segment => segment.Length > 0 && segment is not ("." or ".."));
 
+    /// <summary>Name, URL and credential of a push destination (target or split); the credential when one was given.</summary>
+    private static StoredCredential? ValidateRemote(string? name, string? url, CredentialRequest? credential, MonorepoOptions options, Validation v)
+    {
+        v.Require(name is not null && NamePattern().IsMatch(name), "name", "Name must be 1-100 characters: letters, digits, '.', '_' or '-'.");
+        if (!GitRemoteUrl.TryValidate(url, options.AllowLocalRemotes, out var urlError))
+        {
+            v.Add("url", urlError);
+        }
+
+        return CredentialProtector.Validate(credential, url, "credential", v);
+    }
+
+    /// <summary>Saves; false when a unique name was taken (the caller answers 409).</summary>
+    private static async Task<bool> SaveUniqueAsync(MonorepoDbContext db, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
+        catch (DbUpdateException e) when (e.IsUniqueViolation())
+        {
+            return false;
+        }
+    }
+
     public static bool IsValidFullRef(string? name) =>
         name is not null && name.StartsWith("refs/", StringComparison.Ordinal) && RepositoriesApi.IsValidRefPattern(name) && !name.Contains('*');
 
@@ -70,13 +96,7 @@ public static partial class TargetsApi
         }
 
         var v = new Validation();
-        v.Require(request.Name is not null && NamePattern().IsMatch(request.Name), "name", "Name must be 1-100 characters: letters, digits, '.', '_' or '-'.");
-        if (!GitRemoteUrl.TryValidate(request.Url, options.Value.AllowLocalRemotes, out var urlError))
-        {
-            v.Add("url", urlError);
-        }
-
-        var credential = CredentialProtector.Validate(request.Credential, request.Url, "credential", v);
+        var credential = ValidateRemote(request.Name, request.Url, request.Credential, options.Value, v);
         RepositoriesApi.ValidateRefPatterns(request.ProtectedRefs, "protectedRefs", v);
         if (!v.IsValid)
         {
@@ -96,11 +116,7 @@ public static partial class TargetsApi
             CreatedAt = time.GetUtcNow(),
         };
         db.SyncTargets.Add(target);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException e) when (e.IsUniqueViolation())
+        if (!await SaveUniqueAsync(db, ct))
         {
             return Problems.Conflict($"Repository {id} already has a target named '{request.Name}'.");
         }
@@ -146,16 +162,10 @@ public static partial class TargetsApi
         }
 
         var v = new Validation();
-        v.Require(request.Name is not null && NamePattern().IsMatch(request.Name), "name", "Name must be 1-100 characters: letters, digits, '.', '_' or '-'.");
+        var credential = ValidateRemote(request.Name, request.Url, request.Credential, options.Value, v);
         v.Require(IsValidPrefix(request.Prefix), "prefix", "Prefix must be a relative directory such as 'packages/ui' (no leading or trailing '/', no '.' or '..' segments).");
         v.Require(IsValidFullRef(request.SourceRef), "sourceRef", "Source ref must be a full ref name such as 'refs/heads/main'.");
         v.Require(request.TargetRef is null || IsValidFullRef(request.TargetRef), "targetRef", "Target ref must be a full ref name such as 'refs/heads/main'.");
-        if (!GitRemoteUrl.TryValidate(request.Url, options.Value.AllowLocalRemotes, out var urlError))
-        {
-            v.Add("url", urlError);
-        }
-
-        var credential = CredentialProtector.Validate(request.Credential, request.Url, "credential", v);
         if (!v.IsValid)
         {
             return TypedResults.ValidationProblem(v.Errors);
@@ -176,11 +186,7 @@ public static partial class TargetsApi
             CreatedAt = time.GetUtcNow(),
         };
         db.SplitTargets.Add(split);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException e) when (e.IsUniqueViolation())
+        if (!await SaveUniqueAsync(db, ct))
         {
             return Problems.Conflict($"Repository {id} already has a split named '{request.Name}'.");
         }
