@@ -23,8 +23,6 @@ internal sealed partial class SplitRepository(GitCli git, string gitDir, string 
 
     public int Invocations { get; private set; }
 
-    public string GitDir => gitDir;
-
     private async Task<GitResult> RunAsync(IEnumerable<string> arguments, string? standardInput = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -32,7 +30,7 @@ internal sealed partial class SplitRepository(GitCli git, string gitDir, string 
         var argv = new List<string> { "--git-dir=" + gitDir };
         argv.AddRange(PinnedConfig);
         argv.AddRange(arguments);
-        return await git.RunAsync(null, argv, cancellationToken, callTimeout, environment, standardInput);
+        return await git.RunAsync(gitDir, argv, cancellationToken, callTimeout, environment, standardInput);
     }
 
     public async Task<bool> IsSha256Async()
@@ -178,7 +176,12 @@ internal sealed partial class SplitRepository(GitCli git, string gitDir, string 
         };
     }
 
-    /// <summary>Writes commit objects with one <c>git hash-object -w --stdin-paths</c> and checks the ids git reports.</summary>
+    /// <summary>
+    /// Writes commit objects (bodies built by <see cref="GitCommitFormat.TryBuildCommit"/>) and checks that git
+    /// reports the ids computed for them. One <c>git fast-import</c> writes them all as a pack (a ref is never
+    /// created: the stream ends by resetting its branch); if it fails or gives any other id, they are written as
+    /// they are with one <c>git hash-object -w --stdin-paths</c> (loose objects: slower, exact by construction).
+    /// </summary>
     public async Task WriteCommitsAsync(IReadOnlyList<(string Id, byte[] Body)> commits)
     {
         if (commits.Count == 0)
@@ -186,6 +189,123 @@ internal sealed partial class SplitRepository(GitCli git, string gitDir, string 
             return;
         }
 
+        if (!await TryFastImportAsync(commits))
+        {
+            await HashObjectsAsync(commits);
+        }
+    }
+
+    private async Task<bool> TryFastImportAsync(IReadOnlyList<(string Id, byte[] Body)> commits)
+    {
+        var branch = "refs/headyclouds-split-scratch/" + Guid.NewGuid().ToString("N");
+        var marks = new Dictionary<string, int>(StringComparer.Ordinal);
+        var stream = new StringBuilder();
+        for (var i = 0; i < commits.Count; i++)
+        {
+            if (!TryParseCommitBody(commits[i].Body, out var tree, out var parents, out var author, out var committer, out var message))
+            {
+                return false;
+            }
+
+            var mark = i + 1;
+            marks[commits[i].Id] = mark;
+            stream.Append("reset ").Append(branch).Append('\n');
+            stream.Append("commit ").Append(branch).Append('\n');
+            stream.Append("mark :").Append(mark).Append('\n');
+            stream.Append("author ").Append(author).Append('\n');
+            stream.Append("committer ").Append(committer).Append('\n');
+            stream.Append("data ").Append(Encoding.UTF8.GetByteCount(message)).Append('\n').Append(message).Append('\n');
+            for (var p = 0; p < parents.Count; p++)
+            {
+                stream.Append(p == 0 ? "from " : "merge ")
+                    .Append(marks.TryGetValue(parents[p], out var parentMark) ? ":" + parentMark : parents[p])
+                    .Append('\n');
+            }
+
+            stream.Append("M 040000 ").Append(tree).Append(" \"\"\n\n");
+        }
+
+        stream.Append("reset ").Append(branch).Append("\n\n");
+        var marksFile = NextScratchFile("marks");
+        try
+        {
+            var result = await RunAsync(
+                ["fast-import", "--quiet", "--date-format=raw-permissive", "--export-marks=" + marksFile],
+                stream.ToString());
+            if (!result.Succeeded || !File.Exists(marksFile))
+            {
+                return false;
+            }
+
+            var written = new Dictionary<int, string>();
+            foreach (var line in await File.ReadAllLinesAsync(marksFile, cancellationToken))
+            {
+                var space = line.IndexOf(' ');
+                if (space > 1 && int.TryParse(line.AsSpan(1, space - 1), out var mark))
+                {
+                    written[mark] = line[(space + 1)..];
+                }
+            }
+
+            return commits.All(c => written.TryGetValue(marks[c.Id], out var id) && id == c.Id);
+        }
+        finally
+        {
+            File.Delete(marksFile);
+        }
+    }
+
+    /// <summary>Splits a commit body as commit-tree writes it; false if it is not valid UTF-8 or not of that shape.</summary>
+    private static bool TryParseCommitBody(byte[] body, out string tree, out List<string> parents, out string author, out string committer, out string message)
+    {
+        tree = author = committer = message = "";
+        parents = [];
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(body);
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
+
+        var split = text.IndexOf("\n\n", StringComparison.Ordinal);
+        if (split < 0)
+        {
+            return false;
+        }
+
+        message = text[(split + 2)..];
+        foreach (var line in text[..split].Split('\n'))
+        {
+            if (line.StartsWith("tree ", StringComparison.Ordinal))
+            {
+                tree = line[5..];
+            }
+            else if (line.StartsWith("parent ", StringComparison.Ordinal))
+            {
+                parents.Add(line[7..]);
+            }
+            else if (line.StartsWith("author ", StringComparison.Ordinal))
+            {
+                author = line[7..];
+            }
+            else if (line.StartsWith("committer ", StringComparison.Ordinal))
+            {
+                committer = line[10..];
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return tree.Length > 0 && author.Length > 0 && committer.Length > 0;
+    }
+
+    private async Task HashObjectsAsync(IReadOnlyList<(string Id, byte[] Body)> commits)
+    {
         var files = new List<string>(commits.Count);
         try
         {

@@ -22,9 +22,14 @@ namespace Monorepo.Sync.Git.Split;
 /// <para>
 /// Where git subtree starts several processes per commit, this reads in bulk (one <c>cat-file --batch-check</c> for
 /// the subtrees and trees, one <c>git log --no-walk</c> for the metadata) and builds the commit objects in memory
-/// exactly as <c>git commit-tree</c> would, writing them with one <c>hash-object -w --stdin-paths</c> per batch;
-/// commits whose dates git would not round-trip go through <c>git commit-tree</c> itself. Ancestry questions of merges
-/// are asked of git (<c>merge-base --is-ancestor</c>).
+/// exactly as <c>git commit-tree</c> would (same ident clean-up, date normalisation and UTF-8 repair), writing them
+/// with one <c>git fast-import</c> per batch (checked: git must report the computed ids); commits whose dates git would
+/// not round-trip go through <c>git commit-tree</c> itself. The ancestry questions of merges are answered from the
+/// commits created in the run where that suffices, else asked of git (<c>merge-base --is-ancestor</c>).
+/// </para>
+/// <para>
+/// The split commits are written to the repository's object store but no ref is created: the caller pushes the head
+/// (or points a ref at it) before <c>git gc</c> would prune them. A map naming pruned commits is detected and dropped.
 /// </para>
 /// <para>
 /// The map holds source commit → split commit for every commit processed (as git subtree's cache). With a previous
@@ -134,8 +139,9 @@ public sealed partial class SubtreeSplitter(GitCli git, SubtreeSplitterOptions? 
             {
                 Directory.Delete(scratch, recursive: true);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                // Scratch files under the temp directory; leaving them behind is harmless.
             }
         }
     }
@@ -162,6 +168,7 @@ public sealed partial class SubtreeSplitter(GitCli git, SubtreeSplitterOptions? 
         private readonly Dictionary<string, string> trees = new(StringComparer.Ordinal);
         private readonly Dictionary<string, CommitRecord> records = new(StringComparer.Ordinal);
         private readonly Dictionary<(string, string), bool> ancestry = [];
+        private readonly Dictionary<string, string[]> createdParents = new(StringComparer.Ordinal);
 
         private readonly List<(string Id, byte[] Body)> pending = [];
         private readonly HashSet<string> pendingIds = new(StringComparer.Ordinal);
@@ -607,6 +614,14 @@ public sealed partial class SubtreeSplitter(GitCli git, SubtreeSplitterOptions? 
                 return known;
             }
 
+            // The commits created in this run have known parents: often that answers without git (and without
+            // writing the pending commits first).
+            if (AncestryFromCreated(ancestor, descendant) is { } answer)
+            {
+                ancestry[(ancestor, descendant)] = answer;
+                return answer;
+            }
+
             if (pendingIds.Contains(ancestor) || pendingIds.Contains(descendant))
             {
                 await FlushAsync();
@@ -615,6 +630,42 @@ public sealed partial class SubtreeSplitter(GitCli git, SubtreeSplitterOptions? 
             known = await repository.IsAncestorAsync(ancestor, descendant);
             ancestry[(ancestor, descendant)] = known;
             return known;
+        }
+
+        /// <summary>
+        /// True if <paramref name="ancestor"/> is reached from <paramref name="descendant"/> through commits created
+        /// in this run; false if that walk never leaves them (so it saw every ancestor); null when it cannot tell.
+        /// </summary>
+        private bool? AncestryFromCreated(string ancestor, string descendant)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal) { descendant };
+            var stack = new Stack<string>();
+            stack.Push(descendant);
+            var complete = true;
+            while (stack.Count > 0)
+            {
+                var commit = stack.Pop();
+                if (commit == ancestor)
+                {
+                    return true;
+                }
+
+                if (!createdParents.TryGetValue(commit, out var parents))
+                {
+                    complete = false;
+                    continue;
+                }
+
+                foreach (var parent in parents)
+                {
+                    if (seen.Add(parent))
+                    {
+                        stack.Push(parent);
+                    }
+                }
+            }
+
+            return complete ? false : null;
         }
 
         /// <summary>copy_commit.</summary>
@@ -646,6 +697,7 @@ public sealed partial class SubtreeSplitter(GitCli git, SubtreeSplitterOptions? 
             }
 
             trees[id] = tree;
+            createdParents[id] = [.. parents];
             return id;
         }
 

@@ -19,6 +19,9 @@ public abstract record FileOp
     public sealed record Delete(string Path) : FileOp;
 
     public sealed record DeleteAll : FileOp;
+
+    /// <summary>Puts an existing tree object at a path (<c>M 040000 TREE PATH</c>).</summary>
+    public sealed record Tree(string Path, string TreeId) : FileOp;
 }
 
 /// <summary>A scripted commit for <c>git fast-import</c>; identities are raw ident lines (<c>Name &lt;mail&gt; ts tz</c>).</summary>
@@ -123,6 +126,9 @@ public sealed class SplitTestRepository : IDisposable
                     break;
                 case FileOp.DeleteAll:
                     Write("deleteall\n");
+                    break;
+                case FileOp.Tree subtree:
+                    Write($"M 040000 {subtree.TreeId} {subtree.Path}\n");
                     break;
             }
         }

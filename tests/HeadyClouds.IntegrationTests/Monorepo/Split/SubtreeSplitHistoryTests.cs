@@ -220,6 +220,30 @@ public sealed class SubtreeSplitHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task Non_canonical_prefix_tree_is_used_as_it_is()
+    {
+        // A tree as old or foreign tools wrote them: unsorted entries, a group-writable file mode.
+        var blob = HashBlob("content\n");
+        var raw = new MemoryStream();
+        foreach (var (mode, name) in new[] { ("100664", "b.txt"), ("100644", "a.txt") })
+        {
+            raw.Write(System.Text.Encoding.ASCII.GetBytes($"{mode} {name}\0"));
+            raw.Write(Convert.FromHexString(blob));
+        }
+
+        var tree = System.Text.Encoding.ASCII.GetString(
+            SplitTestRepository.Git(repo.Bare, raw.ToArray(), "hash-object", "-t", "tree", "--literally", "-w", "--stdin")).Trim();
+        repo.Commit("root\n", Put("packages/ui/x.txt", "x\n"), Put("other.txt", "o\n"));
+        repo.Commit(new CommitSpec { Message = "odd tree\n"u8.ToArray(), Ops = [new FileOp.Tree("packages/ui", tree)] });
+        repo.Commit("other\n", Put("other.txt", "p\n"));
+        repo.Import();
+        await SplitAssert.SameAsGitSubtreeAsync(repo, Prefix);
+    }
+
+    private string HashBlob(string content) =>
+        System.Text.Encoding.ASCII.GetString(SplitTestRepository.Git(repo.Bare, System.Text.Encoding.UTF8.GetBytes(content), "hash-object", "-w", "--stdin")).Trim();
+
+    [Fact]
     public async Task Sha256_repository()
     {
         using var sha256 = new SplitTestRepository("sha256");

@@ -101,7 +101,7 @@ public sealed class SubtreeSplitValidationTests : IDisposable
     [Fact]
     public async Task Cancellation_during_the_walk_stops_it_and_kills_git()
     {
-        for (var i = 0; i < 150; i++)
+        for (var i = 0; i < 400; i++)
         {
             repo.Commit($"ui {i}\n", Put("packages/ui/a.txt", $"{i}\n"));
         }
@@ -119,7 +119,7 @@ public sealed class SubtreeSplitValidationTests : IDisposable
     [Fact]
     public async Task Time_limit_turns_into_a_timeout()
     {
-        for (var i = 0; i < 150; i++)
+        for (var i = 0; i < 400; i++)
         {
             repo.Commit($"ui {i}\n", Put("packages/ui/a.txt", $"{i}\n"));
         }
