@@ -1,0 +1,710 @@
+#!/usr/bin/env bash
+# Gateway benchmark: requests/s and p50/p99 latency of
+#   (a) small GETs       direct to the service (plain HTTP)  vs  nginx (TLS 1.3 + proxy_pass)  vs  our gateway
+#   (b) 1 MiB uploads    direct to a bench-only upstream      vs  nginx                         vs  our gateway
+# everything on 127.0.0.1, with real PostgreSQL and Redis (eng/test-servers.sh), the gateway and SyncManager run as
+# Release-built dlls in Production mode, and wrk as the client. See bench/gateway/README.md.
+#
+# Usage: bash bench/gateway/run.sh            (as root on a fresh machine it installs wrk, nginx, jq and the data tier)
+#
+# Environment (all optional):
+#   BENCH_DURATION=10s            measured wrk run per case          BENCH_WARMUP=3s   unmeasured run before it
+#   BENCH_STACK_WARMUP=5s         per target, once before all cases (6 targets; 0 = none)
+#   BENCH_THREADS=2               wrk threads                         BENCH_CONNECTIONS=32   small-GET connections
+#   BENCH_UPLOAD_CONNECTIONS=16   upload connections                  BENCH_SKIP_BUILD=1     use existing artifacts
+#   BENCH_ARTIFACTS=<dir>         build output (default bench/gateway/artifacts, git-ignored)
+#   BENCH_BUILD_RETRIES=3, BENCH_BUILD_RETRY_DELAY=60   others may be editing/building: a failed build is retried
+#   BENCH_GATEWAY_EXTRA_ENV="K=V K2=V2"                  extra configuration for the gateway process
+#   BENCH_KEEP_WORKDIR=1          keep the temporary dir (logs, cert, configs); it is always kept on failure
+#   BENCH_RESULTS_FILE=<path>     also write the results as TSV there
+#   BENCH_CASES=<regex>           only the cases whose id matches (ids: users-, ping-, alive-, upload- + direct,
+#                                 nginx, gateway, gateway-norl), e.g. BENCH_CASES='^upload'
+#   BENCH_QUIET_WAIT=0            seconds each case may wait for other processes' CPU use to drop to
+#   BENCH_OTHER_CPU_WARN=10       this % of the machine (rows above it are flagged in the other% column)
+# Progress goes to stderr, the result table to stdout. Exit 0 = all cases measured with only 2xx answers.
+set -euo pipefail
+export LC_ALL=C
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+
+DURATION="${BENCH_DURATION:-10s}"
+WARMUP="${BENCH_WARMUP:-3s}"
+THREADS="${BENCH_THREADS:-2}"
+CONNECTIONS="${BENCH_CONNECTIONS:-32}"
+UPLOAD_CONNECTIONS="${BENCH_UPLOAD_CONNECTIONS:-16}"
+UPLOAD_BYTES=1048576
+ARTIFACTS="${BENCH_ARTIFACTS:-$HERE/artifacts}"
+BUILD_RETRIES="${BENCH_BUILD_RETRIES:-3}"
+BUILD_RETRY_DELAY="${BENCH_BUILD_RETRY_DELAY:-60}"
+SKIP_BUILD="${BENCH_SKIP_BUILD:-0}"
+KEEP_WORKDIR="${BENCH_KEEP_WORKDIR:-0}"
+READY_TIMEOUT=90
+OTHER_CPU_WARN="${BENCH_OTHER_CPU_WARN:-10}"
+QUIET_WAIT="${BENCH_QUIET_WAIT:-0}"
+CASES="${BENCH_CASES:-.}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'bench: WARNING: %s\n' "$*" >&2; }
+die() {
+  printf 'bench: %s\n' "$*" >&2
+  exit 1
+}
+
+case "${1:-}" in
+  -h | --help)
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+    ;;
+  "") ;;
+  *) die "no arguments expected (configuration is by environment; see --help)" ;;
+esac
+
+seconds_of() { # "10s" / "2m" / "15" -> seconds
+  case "$1" in
+    *s) echo "${1%s}" ;;
+    *m) echo $((${1%m} * 60)) ;;
+    *[!0-9]*) die "cannot parse duration '$1' (use e.g. 10s)" ;;
+    *) echo "$1" ;;
+  esac
+}
+DURATION_S="$(seconds_of "$DURATION")"
+WARMUP_S="$(seconds_of "$WARMUP")"
+STACK_WARMUP_S="$(seconds_of "${BENCH_STACK_WARMUP:-5s}")"
+
+# --- cleanup: every process we start is recorded here and stopped by pid ----------------------------
+PIDS=() # "name:pid", stopped in reverse order
+WORK=""
+SERVERS_STARTED=0
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+stop_pid() { # stop_pid name:pid
+  local name="${1%%:*}" pid="${1##*:}" deadline
+  alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + 15))
+  while alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+  if alive "$pid"; then
+    warn "$name ($pid) ignored SIGTERM; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  local i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
+  if [ "$SERVERS_STARTED" = 1 ]; then
+    bash "$ROOT/eng/test-servers.sh" stop "$WORK/servers" >/dev/null 2>&1 || warn "eng/test-servers.sh stop failed"
+  fi
+  if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+    if [ "$rc" -ne 0 ] || [ "$KEEP_WORKDIR" = 1 ]; then
+      log "work dir kept (logs in $WORK/logs)"
+    else
+      rm -rf -- "$WORK"
+    fi
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_bg() { # start_bg <name> <dir> <log> <command...>: runs in <dir> (content root), records the pid
+  local name="$1" dir="$2" logfile="$3"
+  shift 3
+  (cd "$dir" && exec "$@") </dev/null >"$logfile" 2>&1 &
+  PIDS+=("$name:$!")
+  LAST_PID=$!
+}
+
+wait_http() { # wait_http <name> <pid> <log> <curl args...>: until the URL answers 2xx
+  local name="$1" pid="$2" logfile="$3" deadline=$((SECONDS + READY_TIMEOUT))
+  shift 3
+  until curl -fsS -o /dev/null --max-time 2 "$@" 2>/dev/null; do
+    if ! alive "$pid"; then
+      tail -n 40 "$logfile" >&2 || true
+      die "$name exited during startup (log: $logfile)"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -n 40 "$logfile" >&2 || true
+      die "$name not ready after ${READY_TIMEOUT}s (log: $logfile)"
+    fi
+    sleep 0.2
+  done
+}
+
+free_ports() { # free_ports <n>: n distinct loopback ports free right now (same method as eng/test-servers.sh)
+  node -e '
+    const net = require("net");
+    const n = Number(process.argv[1]);
+    const servers = [];
+    for (let i = 0; i < n; i++) {
+      const s = net.createServer();
+      s.listen(0, "127.0.0.1", () => {
+        servers.push(s);
+        if (servers.length === n) {
+          console.log(servers.map((x) => x.address().port).join(" "));
+          servers.forEach((x) => x.close());
+        }
+      });
+    }' "$1"
+}
+
+random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# The X-Heady-Identity format of HeadyClouds.ServiceDefaults/Identity/IdentityAssertion.cs:
+# base64url(json payload) "." base64url(HMAC-SHA256(UTF-8 signing key, ASCII of the first part)).
+sign_assertion() { # sign_assertion <json payload>
+  local body
+  body="$(printf '%s' "$1" | b64url)"
+  printf '%s.%s' "$body" "$(printf '%s' "$body" | openssl dgst -sha256 -mac HMAC -macopt "key:$SIGNING_KEY" -binary | b64url)"
+}
+
+# --- tools --------------------------------------------------------------------------------------------
+ensure_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v jq >/dev/null || missing+=(jq)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    [ "$(id -u)" -eq 0 ] || die "missing: ${missing[*]}; install them (apt-get install ${missing[*]}) or run as root"
+    log "installing ${missing[*]} (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v dotnet >/dev/null || die "the .NET SDK (dotnet) is required"
+  # PostgreSQL 15, redis-server, node and the s3rver wrapper for eng/test-servers.sh (idempotent, cheap when present).
+  bash "$ROOT/eng/install-deps.sh" >&2
+  NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+}
+
+# --- build ----------------------------------------------------------------------------------------------
+build_all() {
+  local proj attempt
+  for proj in Gateway.Yarp/Gateway.Yarp.csproj SyncManager/SyncManager.csproj bench/gateway/Upstream/Upstream.csproj; do
+    for ((attempt = 1; ; attempt++)); do
+      log "dotnet build -c Release $proj"
+      # Own artifacts path: never touches the obj/bin folders that other builds and tests in the tree use.
+      if dotnet build "$ROOT/$proj" -c Release --artifacts-path "$ARTIFACTS" -nologo -clp:ErrorsOnly \
+        >"$WORK/logs/build.log" 2>&1; then
+        break
+      fi
+      grep -E 'error|Error' "$WORK/logs/build.log" | sort -u | head -n 15 >&2 || true
+      [ "$attempt" -lt "$BUILD_RETRIES" ] || die "build of $proj failed $attempt times (log: $WORK/logs/build.log)"
+      warn "build of $proj failed (attempt $attempt/$BUILD_RETRIES; the tree may be mid-edit or in use); retrying in ${BUILD_RETRY_DELAY}s"
+      sleep "$BUILD_RETRY_DELAY"
+    done
+  done
+}
+
+# --- rate limits and route shape ----------------------------------------------------------------------
+# Every numeric (or numeric-string) leaf under Edge:RateLimits in the gateway's appsettings.json is a quota unless
+# its name says it is a duration (…Seconds, …Minutes, …Milliseconds, …Period) or a window's segment count: quotas
+# are raised to 1e9
+# through environment variables, so the limiters still run (their Redis round trip is part of the gateway's cost)
+# but never refuse a benchmark request.
+rate_limit_env() {
+  jq -r '
+    (.Edge.RateLimits // empty)
+    | paths(scalars) as $p
+    | getpath($p) as $v
+    | select(($v | type) == "number" or (($v | type) == "string" and ($v | test("^[0-9]+$"))))
+    | select(($p[-1] | tostring) | test("(seconds|minutes|milliseconds|period)$|segments"; "i") | not)
+    | "Edge__RateLimits__" + ($p | map(tostring) | join("__")) + "=1000000000"' "$1"
+}
+
+# The bench route takes the scalar settings (Timeout, RateLimiterPolicy, ...) and metadata of the real "users" route,
+# so it runs through the same per-route middleware; only the body limit differs (2 MiB).
+bench_route_env() {
+  jq -r '
+    (.ReverseProxy.Routes.users // {}) as $r
+    | ($r | to_entries[] | select((.value | scalars) and (.key | IN("ClusterId", "Order") | not))
+        | "ReverseProxy__Routes__bench__\(.key)=\(.value)"),
+      (($r.Metadata // {}) | to_entries[] | select(.key != "MaxRequestBodyBytes")
+        | "ReverseProxy__Routes__bench__Metadata__\(.key)=\(.value)")' "$1"
+}
+
+# --- measuring -----------------------------------------------------------------------------------------
+RESULTS=() # group|target|auth|rps|p50|p99|non2xx|socket_errors|requests|other_cpu_pct
+ANY_NON2XX=0
+OUR_ROOTS="" # this script and the data-tier servers: everything the run started descends from one of them
+
+# CPU accounting to tell whether something else ran during a case. cpu_sample prints "busy all ours kernel" in clock
+# ticks: busy = every non-idle tick of the machine (user, nice, system, irq, softirq, steal), all = busy + idle +
+# iowait, ours = user+system time, own and of reaped children (wrk, once it has exited), of every live process
+# descending from OUR_ROOTS (this script, the dlls, nginx, PostgreSQL backends, Redis), kernel = kernel threads
+# (ksoftirqd, ...), which belong to no one. Interrupt time that hits a process is charged to it, so ours includes
+# loopback networking done in our processes' context. Work of other processes, running or exited, is the rest.
+cpu_sample() {
+  local user nice system idle iowait irq softirq steal rest f stat pid fields tallies busy
+  read -r _ user nice system idle iowait irq softirq steal rest </proc/stat
+  tallies="$(
+    for f in /proc/[0-9]*/stat; do
+      { read -r stat <"$f"; } 2>/dev/null || continue
+      pid="${f#/proc/}"
+      # fields[1] = ppid, [11] utime, [12] stime, [13] cutime, [14] cstime (see proc(5))
+      read -r -a fields <<<"${stat##*) }"
+      echo "${pid%/stat} ${fields[1]} $((fields[11] + fields[12] + fields[13] + fields[14]))"
+    done | awk -v roots="$OUR_ROOTS" '
+      BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) root[r[i]] = 1 }
+      { parent[$1] = $2; ticks[$1] = $3 }
+      END {
+        ours = 0; kernel = 0
+        for (p in ticks) {
+          q = p
+          for (d = 0; d < 64 && q > 1; d++) {
+            if (q in root) { ours += ticks[p]; break }
+            if (q == 2) { kernel += ticks[p]; break }
+            if (!(q in parent)) break
+            q = parent[q]
+          }
+        }
+        print ours, kernel
+      }'
+  )"
+  busy=$((user + nice + system + irq + softirq + steal))
+  echo "$busy $((busy + idle + iowait)) $tallies"
+}
+
+other_cpu_pct() { # other_cpu_pct "<sample before>" "<sample after>": other processes' share of the machine, in %
+  local b0 a0 o0 k0 b1 a1 o1 k1
+  read -r b0 a0 o0 k0 <<<"$1"
+  read -r b1 a1 o1 k1 <<<"$2"
+  awk -v busy=$((b1 - b0)) -v all=$((a1 - a0)) -v ours=$((o1 - o0)) -v kernel=$((k1 - k0)) \
+    'BEGIN { v = all > 0 ? 100 * (busy - ours - kernel) / all : 0; if (v < 0) v = 0; printf "%.0f", v }'
+}
+
+# With BENCH_QUIET_WAIT=N, each case first waits up to N seconds for the rest of the machine to go quiet (other load
+# at most BENCH_OTHER_CPU_WARN % over a 2 s probe), for runs on a machine that others use too.
+wait_quiet() {
+  [ "$QUIET_WAIT" -gt 0 ] || return 0
+  local deadline=$((SECONDS + QUIET_WAIT)) s0 other announced=0
+  while :; do
+    s0="$(cpu_sample)"
+    sleep 2
+    other="$(other_cpu_pct "$s0" "$(cpu_sample)")"
+    [ "$other" -gt "$OTHER_CPU_WARN" ] || return 0
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      warn "other processes still use ${other}% of the CPU after ${QUIET_WAIT}s; measuring anyway"
+      return 0
+    fi
+    [ "$announced" = 1 ] || log "waiting for the machine to go quiet (other load ${other}%)"
+    announced=1
+    sleep 3
+  done
+}
+
+warm() { # warm <connections> <url> [VAR=value ...]: unmeasured load, for the JIT (tiered, PGO) and connection pools
+  local conns="$1" url="$2"
+  shift 2
+  env "$@" timeout --foreground $((STACK_WARMUP_S + 30)) wrk -t"$THREADS" -c"$conns" -d"${STACK_WARMUP_S}s" --timeout 10s \
+    -s "$HERE/wrk.lua" "$url" >>"$WORK/logs/wrk-stack-warmup.txt" 2>&1 || die "wrk failed warming $url"
+}
+
+run_case() { # run_case <id> <group> <target> <auth note> <url> <connections> [VAR=value ... for wrk.lua]
+  local id="$1" group="$2" target="$3" auth="$4" url="$5" conns="$6"
+  shift 6
+  local out="$WORK/logs/wrk-$id.txt" line rps p50 p99 requests non2xx sockerr before other
+  [[ "$id" =~ $CASES ]] || return 0
+  wait_quiet
+  env "$@" timeout --foreground $((WARMUP_S + 30)) wrk -t"$THREADS" -c"$conns" -d"${WARMUP_S}s" --timeout 10s \
+    -s "$HERE/wrk.lua" "$url" >"$WORK/logs/wrk-$id-warmup.txt" 2>&1 || die "wrk warm-up failed for $id (see $WORK/logs/wrk-$id-warmup.txt)"
+  before="$(cpu_sample)"
+  env "$@" timeout --foreground $((DURATION_S + 30)) wrk -t"$THREADS" -c"$conns" -d"${DURATION_S}s" --timeout 10s --latency \
+    -s "$HERE/wrk.lua" "$url" >"$out" 2>&1 || die "wrk failed for $id (see $out)"
+  other="$(other_cpu_pct "$before" "$(cpu_sample)")"
+  [ "$other" -le "$OTHER_CPU_WARN" ] || warn "$id: other processes used ${other}% of the machine's CPU during the run: figures are noisy"
+  line="$(grep '^BENCH_RESULT' "$out")" || die "no BENCH_RESULT line from wrk for $id (see $out)"
+  rps="$(sed -E 's/.* rps=([^ ]+).*/\1/' <<<"$line")"
+  p50="$(sed -E 's/.* p50_ms=([^ ]+).*/\1/' <<<"$line")"
+  p99="$(sed -E 's/.* p99_ms=([^ ]+).*/\1/' <<<"$line")"
+  requests="$(sed -E 's/.* requests=([^ ]+).*/\1/' <<<"$line")"
+  non2xx="$(sed -E 's/.* non2xx=([^ ]+).*/\1/' <<<"$line")"
+  sockerr="$(sed -E 's/.* socket_errors=([^ ]+).*/\1/' <<<"$line")"
+  [ "$non2xx" = 0 ] || {
+    ANY_NON2XX=1
+    warn "$id: $non2xx of $requests answers were not 2xx/3xx (rate limiting? auth? see $out)"
+  }
+  [ "$sockerr" = 0 ] || warn "$id: $sockerr socket errors (connect/read/write/timeout)"
+  RESULTS+=("$group|$target|$auth|$rps|$p50|$p99|$non2xx|$sockerr|$requests|$other")
+  log "$(printf '%-14s %-8s %10s req/s  p50 %8s ms  p99 %8s ms  (other load %s%%)' "$group" "$target" "$rps" "$p50" "$p99" "$other")"
+}
+
+# --- main ------------------------------------------------------------------------------------------------
+ensure_tools
+
+WORK="$(mktemp -d /tmp/heady-bench-gateway.XXXXXX)"
+# PostgreSQL runs as the "postgres" OS user when we are root: it must traverse into $WORK/servers.
+if [ "$(id -u)" -eq 0 ]; then chmod go+x "$WORK"; fi
+mkdir -p "$WORK/logs" "$WORK/tls" "$WORK/nginx"
+
+GATEWAY_REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+GATEWAY_DIRTY="$(git -C "$ROOT" status --porcelain -- Gateway.Yarp HeadyClouds.ServiceDefaults SyncManager 2>/dev/null | wc -l)"
+
+if [ "$SKIP_BUILD" = 1 ]; then
+  log "BENCH_SKIP_BUILD=1: using the existing build in $ARTIFACTS"
+else
+  build_all
+fi
+GW_DIR="$ARTIFACTS/bin/Gateway.Yarp/release"
+SM_DIR="$ARTIFACTS/bin/SyncManager/release"
+UP_DIR="$ARTIFACTS/bin/Upstream/release"
+for f in "$GW_DIR/Gateway.Yarp.dll" "$SM_DIR/SyncManager.dll" "$UP_DIR/HeadyClouds.Bench.Upstream.dll"; do
+  [ -f "$f" ] || die "missing $f (build first: unset BENCH_SKIP_BUILD)"
+done
+
+log "starting PostgreSQL and Redis (eng/test-servers.sh)"
+SERVERS_STARTED=1
+bash "$ROOT/eng/test-servers.sh" start "$WORK/servers" >"$WORK/logs/test-servers.log" 2>&1 ||
+  die "eng/test-servers.sh failed: $(tail -n 20 "$WORK/logs/test-servers.log")"
+# shellcheck disable=SC1091
+source "$WORK/servers/servers.env"
+
+log "self-signed TLS certificate (ECDSA P-256, SAN 127.0.0.1/localhost) in $WORK/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj "/CN=HeadyClouds bench gateway" \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" \
+  -addext "basicConstraints=critical,CA:FALSE" \
+  -addext "keyUsage=critical,digitalSignature" \
+  -addext "extendedKeyUsage=serverAuth" \
+  -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>"$WORK/logs/openssl.log" || die "openssl req failed"
+chmod 600 "$WORK/tls/key.pem"
+CERT="$WORK/tls/cert.pem"
+KEY="$WORK/tls/key.pem"
+
+read -r SM_PORT UP_PORT GW_PORT NG_PORT <<<"$(free_ports 4)"
+SIGNING_KEY="$(random_hex 32)" # 64 ASCII characters = 64 key bytes (>= 32 required)
+ADMIN_TOKEN="hc_bench_$(random_hex 24)"
+
+COMMON_ENV=(
+  ASPNETCORE_ENVIRONMENT=Production
+  Logging__LogLevel__Default=Warning
+  "Identity__SigningKey=$SIGNING_KEY"
+  "ConnectionStrings__redis=$HEADY_TEST_REDIS"
+)
+SM_ENV=(
+  "${COMMON_ENV[@]}"
+  "ConnectionStrings__syncmanager-db=$HEADY_TEST_POSTGRES;Database=syncmanager"
+)
+
+log "SyncManager --migrate (schema + admin seeded from Bootstrap__AdminToken)"
+(cd "$SM_DIR" && env "${SM_ENV[@]}" "Bootstrap__AdminToken=$ADMIN_TOKEN" timeout 180 dotnet SyncManager.dll --migrate) \
+  </dev/null >"$WORK/logs/syncmanager-migrate.log" 2>&1 ||
+  die "SyncManager --migrate failed: $(tail -n 30 "$WORK/logs/syncmanager-migrate.log")"
+
+log "starting SyncManager on http://127.0.0.1:$SM_PORT"
+start_bg syncmanager "$SM_DIR" "$WORK/logs/syncmanager.log" \
+  env "${SM_ENV[@]}" "ASPNETCORE_URLS=http://127.0.0.1:$SM_PORT" dotnet SyncManager.dll
+SM_PID=$LAST_PID
+
+log "starting bench upstream on http://127.0.0.1:$UP_PORT"
+start_bg upstream "$UP_DIR" "$WORK/logs/upstream.log" \
+  env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "ASPNETCORE_URLS=http://127.0.0.1:$UP_PORT" \
+  dotnet HeadyClouds.Bench.Upstream.dll
+UP_PID=$LAST_PID
+
+RATE_LIST="$(rate_limit_env "$GW_DIR/appsettings.json")" ||
+  die "cannot read $GW_DIR/appsettings.json with jq (needed to raise Edge:RateLimits)"
+RATE_ENV=()
+if [ -n "$RATE_LIST" ]; then mapfile -t RATE_ENV <<<"$RATE_LIST"; fi
+ROUTE_LIST="$(bench_route_env "$GW_DIR/appsettings.json")" || die "cannot read the users route from $GW_DIR/appsettings.json"
+ROUTE_ENV=()
+if [ -n "$ROUTE_LIST" ]; then mapfile -t ROUTE_ENV <<<"$ROUTE_LIST"; fi
+log "bench route copies the users route's settings: ${ROUTE_ENV[*]:-(none)}"
+EXTRA_ENV=()
+if [ -n "${BENCH_GATEWAY_EXTRA_ENV:-}" ]; then read -r -a EXTRA_ENV <<<"$BENCH_GATEWAY_EXTRA_ENV"; fi
+if [ "${#RATE_ENV[@]}" -gt 0 ]; then
+  log "gateway rate limits raised for the benchmark: ${RATE_ENV[*]}"
+elif grep -rqsi "ratelimit" --include='*.cs' "$ROOT/Gateway.Yarp"; then
+  warn "the gateway code mentions rate limiting but appsettings.json has no Edge:RateLimits quota to raise; watch the non-2xx column (BENCH_GATEWAY_EXTRA_ENV can pass overrides)"
+fi
+
+GW_ENV=(
+  "${COMMON_ENV[@]}"
+  "ASPNETCORE_URLS=https://127.0.0.1:$GW_PORT"
+  "Edge__Tls__CertificatePath=$CERT"
+  "Edge__Tls__KeyPath=$KEY"
+  "Edge__Tls__PublicHttpsPort=$GW_PORT"
+  "Edge__SyncManagerAddress=http://127.0.0.1:$SM_PORT"
+  # Service discovery entries as the AppHost would give them; only syncmanager is reached in this benchmark.
+  "services__syncmanager__http__0=http://127.0.0.1:$SM_PORT"
+  "services__headyme-sync__http__0=http://127.0.0.1:9"
+  "services__monorepo-sync__http__0=http://127.0.0.1:9"
+  # The bench-only route and cluster (YARP configuration binds from environment variables).
+  "${ROUTE_ENV[@]}"
+  ReverseProxy__Routes__bench__ClusterId=bench
+  "ReverseProxy__Routes__bench__Match__Path=/api/v1/bench/{**rest}"
+  ReverseProxy__Routes__bench__Metadata__MaxRequestBodyBytes=2097152
+  "ReverseProxy__Clusters__bench__Destinations__d1__Address=http://127.0.0.1:$UP_PORT"
+  # Diagnostic twin of the bench route with the per-route (Redis GCRA) rate limiter switched off, to show its share.
+  ReverseProxy__Routes__benchnorl__ClusterId=bench
+  "ReverseProxy__Routes__benchnorl__Match__Path=/api/v1/bench-norl/{**rest}"
+  ReverseProxy__Routes__benchnorl__RateLimiterPolicy=Disable
+  "ReverseProxy__Routes__benchnorl__Transforms__0__PathPattern=/api/v1/bench/{**rest}"
+  "${RATE_ENV[@]}"
+  "${EXTRA_ENV[@]}"
+)
+
+wait_http syncmanager "$SM_PID" "$WORK/logs/syncmanager.log" "http://127.0.0.1:$SM_PORT/health"
+wait_http upstream "$UP_PID" "$WORK/logs/upstream.log" "http://127.0.0.1:$UP_PORT/health"
+
+log "starting gateway on https://127.0.0.1:$GW_PORT"
+start_bg gateway "$GW_DIR" "$WORK/logs/gateway.log" env "${GW_ENV[@]}" dotnet Gateway.Yarp.dll
+GW_PID=$LAST_PID
+wait_http gateway "$GW_PID" "$WORK/logs/gateway.log" --cacert "$CERT" "https://127.0.0.1:$GW_PORT/health"
+
+# --- identities: exactly what the gateway would forward ------------------------------------------------------
+# Ask SyncManager's introspection endpoint (as the gateway service) about the admin token, then sign the same user
+# assertion the gateway makes from that answer (1 h lifetime instead of 60 s so it outlives the runs).
+NOW="$(date +%s)"
+SERVICE_ASSERTION="$(sign_assertion "$(jq -cn --argjson exp $((NOW + 300)) '{kind:"service",sub:"gateway",name:"gateway",roles:[],scopes:[],exp:$exp}')")"
+printf 'X-Heady-Identity: %s\n' "$SERVICE_ASSERTION" >"$WORK/service.hdr"
+INTROSPECTION="$(jq -cn --arg t "$ADMIN_TOKEN" '{token:$t}' |
+  curl -fsS --max-time 10 -H @"$WORK/service.hdr" -H 'Content-Type: application/json' --data-binary @- \
+    "http://127.0.0.1:$SM_PORT/internal/v1/tokens/introspect")" || die "introspection of the admin token failed"
+[ "$(jq -r .active <<<"$INTROSPECTION")" = true ] || die "the seeded admin token is not active: $INTROSPECTION"
+USER_ASSERTION="$(sign_assertion "$(jq -c --argjson exp $((NOW + 3600)) \
+  '{kind:"user",sub:.userId,name:.username,roles:.roles,scopes:.scopes,tid:.tokenId,exp:$exp}' <<<"$INTROSPECTION")")"
+USERNAME="$(jq -r .username <<<"$INTROSPECTION")"
+printf 'Authorization: Bearer %s\n' "$ADMIN_TOKEN" >"$WORK/auth.hdr"
+printf 'X-Heady-Identity: %s\n' "$USER_ASSERTION" >"$WORK/identity.hdr"
+
+# --- nginx: TLS 1.3 with the same certificate, proxy_pass with upstream keep-alive -------------------------------
+NGINX_USER=""
+if [ "$(id -u)" -eq 0 ]; then
+  group=nogroup
+  getent group nogroup >/dev/null || group=nobody
+  NGINX_USER="user nobody $group;"
+  mkdir -p "$WORK/nginx/tmp"
+  chown nobody:"$group" "$WORK/nginx/tmp"
+else
+  mkdir -p "$WORK/nginx/tmp"
+fi
+cat >"$WORK/nginx/nginx.conf" <<EOF
+# Generated by bench/gateway/run.sh.
+$NGINX_USER
+daemon off;
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/logs/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server_tokens off;
+  client_body_temp_path $WORK/nginx/tmp/body;
+  proxy_temp_path $WORK/nginx/tmp/proxy;
+  fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+  uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+  scgi_temp_path $WORK/nginx/tmp/scgi;
+  # Kestrel does not close client keep-alive connections after N requests; nginx does by default (1000).
+  keepalive_requests 100000000;
+  keepalive_timeout 75s;
+
+  # Pooled upstream connections, as YARP's SocketsHttpHandler keeps them.
+  upstream syncmanager { server 127.0.0.1:$SM_PORT; keepalive 64; keepalive_requests 100000000; }
+  upstream benchup { server 127.0.0.1:$UP_PORT; keepalive 64; keepalive_requests 100000000; }
+
+  server {
+    listen 127.0.0.1:$NG_PORT ssl;
+    ssl_certificate $CERT;
+    ssl_certificate_key $KEY;
+    ssl_protocols TLSv1.3;
+
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    # nginx cannot introspect our bearer tokens: it drops the token and forwards a static, pre-signed identity.
+    proxy_set_header Authorization "";
+    proxy_set_header X-Heady-Identity "$USER_ASSERTION";
+
+    # Answered by nginx itself (the gateway's /alive counterpart): TLS + HTTP cost only.
+    location = /alive { default_type text/plain; return 200 "Healthy"; }
+
+    location /api/v1/users/ {
+      client_max_body_size 64k;
+      proxy_pass http://syncmanager;
+    }
+
+    location /api/v1/bench/ {
+      client_max_body_size 2m;
+      # Stream the body upstream as YARP does (nginx's default would buffer it first).
+      proxy_request_buffering off;
+      proxy_pass http://benchup;
+    }
+
+    location / { return 404; }
+  }
+}
+EOF
+"$NGINX" -t -q -c "$WORK/nginx/nginx.conf" -e "$WORK/logs/nginx-error.log" >"$WORK/logs/nginx-test.log" 2>&1 ||
+  die "nginx -t failed: $(cat "$WORK/logs/nginx-test.log" "$WORK/logs/nginx-error.log" 2>/dev/null | tail -n 20)"
+log "starting nginx on https://127.0.0.1:$NG_PORT"
+start_bg nginx "$WORK/nginx" "$WORK/logs/nginx.log" "$NGINX" -c "$WORK/nginx/nginx.conf" -e "$WORK/logs/nginx-error.log"
+NG_PID=$LAST_PID
+wait_http nginx "$NG_PID" "$WORK/logs/nginx.log" --cacert "$CERT" "https://127.0.0.1:$NG_PORT/alive"
+
+# --- checks: every target answers what we expect, and both edges speak TLS 1.3 only -----------------------------
+GW="https://127.0.0.1:$GW_PORT"
+NG="https://127.0.0.1:$NG_PORT"
+SM="http://127.0.0.1:$SM_PORT"
+UP="http://127.0.0.1:$UP_PORT"
+
+expect() { # expect <what> <expected substring> <curl args...>
+  local what="$1" want="$2" got
+  shift 2
+  got="$(curl -sS --max-time 10 --cacert "$CERT" -w '\n%{http_code}' "$@" 2>&1)" || die "$what: curl failed: $got"
+  if [ "${got##*$'\n'}" != 200 ] || [[ "$got" != *"$want"* ]]; then
+    die "$what: expected 200 with '$want', got: ${got//$'\n'/ }"
+  fi
+}
+log "checking every target"
+expect "direct users/me" "\"username\":\"$USERNAME\"" -H @"$WORK/identity.hdr" "$SM/api/v1/users/me"
+expect "nginx users/me" "\"username\":\"$USERNAME\"" "$NG/api/v1/users/me"
+expect "gateway users/me" "\"username\":\"$USERNAME\"" -H @"$WORK/auth.hdr" "$GW/api/v1/users/me"
+expect "direct ping" pong "$UP/api/v1/bench/ping"
+expect "nginx ping" pong "$NG/api/v1/bench/ping"
+expect "gateway ping" pong -H @"$WORK/auth.hdr" "$GW/api/v1/bench/ping"
+expect "gateway ping, no rate limiter" pong -H @"$WORK/auth.hdr" "$GW/api/v1/bench-norl/ping"
+expect "gateway alive" Healthy "$GW/alive"
+head -c "$UPLOAD_BYTES" /dev/zero >"$WORK/body.bin"
+for t in "direct|$UP" "nginx|$NG" "gateway|$GW"; do
+  extra=()
+  [ "${t%%|*}" != gateway ] || extra=(-H @"$WORK/auth.hdr")
+  expect "${t%%|*} upload" "$UPLOAD_BYTES" "${extra[@]}" -H 'Content-Type: application/octet-stream' \
+    --data-binary @"$WORK/body.bin" "${t#*|}/api/v1/bench/upload"
+done
+got="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$CERT" "$GW/api/v1/users/me")"
+[ "$got" = 401 ] || die "gateway without a token: expected 401, got $got"
+
+tls_of() { # "TLSv1.3 TLS_AES_256_GCM_SHA384"
+  timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername localhost -brief </dev/null 2>&1 |
+    awk -F': ' '/^Protocol version/ { p = $2 } /^Ciphersuite/ { c = $2 } END { print p " " c }'
+}
+tls12_refused() { ! timeout 10 openssl s_client -connect "127.0.0.1:$1" -tls1_2 </dev/null >/dev/null 2>&1; }
+TLS_GW="$(tls_of "$GW_PORT")"
+TLS_NG="$(tls_of "$NG_PORT")"
+tls12_refused "$GW_PORT" || die "the gateway accepted TLS 1.2"
+tls12_refused "$NG_PORT" || die "nginx accepted TLS 1.2"
+log "TLS: gateway $TLS_GW, nginx $TLS_NG; TLS 1.2 refused by both"
+
+# --- runs -------------------------------------------------------------------------------------------------------
+OUR_ROOTS="$$"
+for f in "$WORK"/servers/pids/*.pid; do OUR_ROOTS+=" $(cat "$f")"; done
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+CORES="$(nproc)"
+probe="$(cpu_sample)"
+sleep 2
+OTHER_BEFORE="$(other_cpu_pct "$probe" "$(cpu_sample)")"
+log "other processes use ${OTHER_BEFORE}% of the CPU ($CORES cores, load average $LOAD_BEFORE); each case: ${WARMUP_S}s warm-up + ${DURATION_S}s measured"
+if [ "$OTHER_BEFORE" -gt "$OTHER_CPU_WARN" ]; then
+  warn "the machine is busy with other work: figures will be noisy (BENCH_QUIET_WAIT=120 waits for quiet per case)"
+fi
+
+# A first, unmeasured pass over every .NET process and path: a 3 s per-case warm-up alone leaves the first case
+# measuring a service whose JIT has not settled (we saw the first "direct" row at half its settled rate).
+if [ "$STACK_WARMUP_S" -gt 0 ]; then
+  log "warming up the stack: 6 x ${STACK_WARMUP_S}s (gateway, SyncManager, upstream)"
+  warm "$CONNECTIONS" "$GW/api/v1/users/me" "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+  warm "$CONNECTIONS" "$SM/api/v1/users/me" "BENCH_IDENTITY=$USER_ASSERTION"
+  warm "$CONNECTIONS" "$GW/api/v1/bench/ping" "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+  warm "$CONNECTIONS" "$UP/api/v1/bench/ping"
+  warm "$UPLOAD_CONNECTIONS" "$GW/api/v1/bench/upload" BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES" \
+    "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+  warm "$UPLOAD_CONNECTIONS" "$UP/api/v1/bench/upload" BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES"
+fi
+
+G1="users/me"
+run_case users-direct "$G1" direct "identity header pre-signed" "$SM/api/v1/users/me" "$CONNECTIONS" \
+  "BENCH_IDENTITY=$USER_ASSERTION"
+run_case users-nginx "$G1" nginx "none (static identity)" "$NG/api/v1/users/me" "$CONNECTIONS"
+run_case users-gateway "$G1" gateway "bearer, cached introspection" "$GW/api/v1/users/me" "$CONNECTIONS" \
+  "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+
+G2="bench/ping"
+run_case ping-direct "$G2" direct "none" "$UP/api/v1/bench/ping" "$CONNECTIONS"
+run_case ping-nginx "$G2" nginx "none" "$NG/api/v1/bench/ping" "$CONNECTIONS"
+run_case ping-gateway "$G2" gateway "bearer, cached introspection" "$GW/api/v1/bench/ping" "$CONNECTIONS" \
+  "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+run_case ping-gateway-norl "$G2" gateway "bearer; route rate limiter off" "$GW/api/v1/bench-norl/ping" "$CONNECTIONS" \
+  "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+
+G3="/alive (edge)"
+run_case alive-nginx "$G3" nginx "none (return 200)" "$NG/alive" "$CONNECTIONS"
+run_case alive-gateway "$G3" gateway "none (health check)" "$GW/alive" "$CONNECTIONS"
+
+G4="upload 1 MiB"
+run_case upload-direct "$G4" direct "none" "$UP/api/v1/bench/upload" "$UPLOAD_CONNECTIONS" \
+  BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES"
+run_case upload-nginx "$G4" nginx "none" "$NG/api/v1/bench/upload" "$UPLOAD_CONNECTIONS" \
+  BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES"
+run_case upload-gateway "$G4" gateway "bearer, cached introspection" "$GW/api/v1/bench/upload" "$UPLOAD_CONNECTIONS" \
+  BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES" "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+
+LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- report -----------------------------------------------------------------------------------------------------
+{
+  printf '\nGateway benchmark (%s; gateway at %s + %s uncommitted/untracked path(s) in Gateway.Yarp, ServiceDefaults, SyncManager)\n' \
+    "$(date -u +%Y-%m-%dT%H:%MZ)" "$GATEWAY_REV" "$GATEWAY_DIRTY"
+  printf 'wrk -t%s -c%s (uploads -c%s) -d%ss after a %ss warm-up (and a %ss stack warm-up per target), keep-alive, HTTP/1.1, all on 127.0.0.1; %s cores shared by client and servers\n' \
+    "$THREADS" "$CONNECTIONS" "$UPLOAD_CONNECTIONS" "$DURATION_S" "$WARMUP_S" "$STACK_WARMUP_S" "$CORES"
+  printf 'TLS: gateway %s, nginx %s (TLS 1.2 refused by both); direct = plain HTTP to the service\n' "$TLS_GW" "$TLS_NG"
+  if [ "${#RATE_ENV[@]}" -gt 0 ]; then printf 'Gateway rate limits raised via env: %s\n' "${RATE_ENV[*]}"; fi
+  printf 'Load average: before %s, after %s\n\n' "$LOAD_BEFORE" "$LOAD_AFTER"
+  printf '%-14s %-8s %-30s %10s %9s %9s %9s %7s %7s %7s\n' case target "auth at the edge" "req/s" "p50 ms" "p99 ms" "vs direct" "MiB/s" non-2xx "other%"
+  printf '%s\n' "$(printf '%.0s-' {1..120})"
+  declare -A direct_rps=()
+  for r in "${RESULTS[@]}"; do
+    IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other <<<"$r"
+    [ "$target" != direct ] || direct_rps[$group]="$rps"
+  done
+  prev=""
+  for r in "${RESULTS[@]}"; do
+    IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other <<<"$r"
+    ratio="-"
+    if [ -n "${direct_rps[$group]:-}" ] && [ "$target" != direct ]; then
+      ratio="$(awk -v a="$rps" -v b="${direct_rps[$group]}" 'BEGIN { printf "%.2fx", a / b }')"
+    fi
+    mibs="-"
+    [[ "$group" != upload* ]] || mibs="$(awk -v r="$rps" -v b="$UPLOAD_BYTES" 'BEGIN { printf "%.0f", r * b / 1048576 }')"
+    flag=""
+    [ "$sockerr" = 0 ] || flag=" (+$sockerr socket errors)"
+    [ "$group" = "$prev" ] || [ -z "$prev" ] || printf '\n'
+    prev="$group"
+    printf '%-14s %-8s %-30s %10.0f %9.2f %9.2f %9s %7s %7s %7s%s\n' "$group" "$target" "$auth" "$rps" "$p50" "$p99" "$ratio" "$mibs" "$non2xx" "$other" "$flag"
+  done
+  cat <<EOF
+
+Notes:
+- users/me: SyncManager answers from PostgreSQL. direct = plain HTTP with the X-Heady-Identity the gateway would add
+  (signed by this script from SyncManager's own introspection answer); nginx does NO token check (it forwards a
+  static pre-signed identity: it cannot introspect our tokens); the gateway validates the bearer token (Redis-cached
+  introspection, refreshed from SyncManager every 30 s) and signs a fresh identity per request.
+- Per authenticated request the gateway makes 3 Redis round trips: the route's GCRA rate limiter (quotas raised, not
+  off), the failed-auth throttle check and the introspection cache. "route rate limiter off" is the same bench
+  route with RateLimiterPolicy=Disable (diagnostic only: production routes have it on).
+- bench/ping and uploads: bench-only upstream (bench/gateway/Upstream), trivial handler; the gateway still
+  authenticates every request, nginx and direct do not. The /alive rows are answered by the edge itself (no proxying).
+- nginx streams upload bodies (proxy_request_buffering off) and pools upstream connections (keepalive), like YARP.
+- other%: share of the machine's CPU used by processes this run did not start, during that case; above a few %
+  the row is disturbed (other builds or tests on the machine): rerun when it is quiet.
+EOF
+} | tee "$WORK/results.txt"
+
+if [ -n "${BENCH_RESULTS_FILE:-}" ]; then
+  {
+    printf 'case\ttarget\tauth\trps\tp50_ms\tp99_ms\tnon2xx\tsocket_errors\trequests\tother_cpu_pct\n'
+    for r in "${RESULTS[@]}"; do printf '%s\n' "${r//|/$'\t'}"; done
+  } >"$BENCH_RESULTS_FILE"
+  log "results written to $BENCH_RESULTS_FILE"
+fi
+
+[ "$ANY_NON2XX" = 0 ] || die "some answers were not 2xx (see the non-2xx column and $WORK/logs); the figures are not valid"
