@@ -1,5 +1,5 @@
 using System.Text;
-using HeadyClouds.IntegrationTests.Infrastructure;
+using HeadyClouds.Testing;
 using Minio;
 using Minio.DataModel.Args;
 using Minio.Exceptions;

@@ -1,4 +1,4 @@
-using HeadyClouds.IntegrationTests.Infrastructure;
+using HeadyClouds.Testing;
 using StackExchange.Redis;
 
 namespace HeadyClouds.IntegrationTests.DataTier;

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Yarp.Edge;
-using HeadyClouds.IntegrationTests.Infrastructure;
+using HeadyClouds.Testing;
 using HeadyClouds.IntegrationTests.SyncManager;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -183,7 +183,7 @@ public sealed class GatewayFixture : IAsyncLifetime
                 var upstream = new CountingHandler(fixture.SyncManager.Factory.Server.CreateHandler(), fixture.upstreamCounter);
                 services.AddSingleton<IForwarderHttpClientFactory>(new TestForwarderClientFactory(() => upstream));
                 services.AddSingleton<IStartupFilter, TestPeerStartupFilter>();
-                services.AddLogging(logging => logging.AddProvider(new HeadyClouds.IntegrationTests.Infrastructure.CollectingLoggerProvider(fixture.GatewayLog)));
+                services.AddLogging(logging => logging.AddProvider(new HeadyClouds.Testing.CollectingLoggerProvider(fixture.GatewayLog)));
             });
         }
     }

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using HeadyClouds.IntegrationTests.Infrastructure;
+using HeadyClouds.Testing;
 using HeadyMe.Sync;
 using HeadyMe.Sync.Infrastructure;
 using Npgsql;

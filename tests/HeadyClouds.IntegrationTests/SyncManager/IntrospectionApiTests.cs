@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using HeadyClouds.IntegrationTests.Infrastructure;
+using HeadyClouds.Testing;
 using HeadyClouds.ServiceDefaults.Identity;
 using SyncManager.Domain;
 

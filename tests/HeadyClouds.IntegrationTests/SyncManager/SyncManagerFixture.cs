@@ -1,5 +1,5 @@
 using System.Net;
-using HeadyClouds.IntegrationTests.Infrastructure;
+using HeadyClouds.Testing;
 using HeadyClouds.ServiceDefaults.Identity;
 using SyncManager;
 using SyncManager.Infrastructure;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using HeadyClouds.IntegrationTests.Infrastructure;
+using HeadyClouds.Testing;
 using HeadyClouds.ServiceDefaults.Identity;
 
 namespace HeadyClouds.IntegrationTests.SyncManager;

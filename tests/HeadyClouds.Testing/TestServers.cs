@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Npgsql;
 
-namespace HeadyClouds.IntegrationTests.Infrastructure;
+namespace HeadyClouds.Testing;
 
 /// <summary>
 /// The real servers the integration tests run against, from the variables that <c>eng/test.sh</c> sets.

@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
-namespace HeadyClouds.IntegrationTests.Infrastructure;
+namespace HeadyClouds.Testing;
 
 /// <summary>
 /// One service hosted in-process by <see cref="WebApplicationFactory{TEntryPoint}"/>, on a fresh database of the
@@ -164,7 +164,7 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
-            builder.ConfigureServices(services => services.AddLogging(logging => logging.AddProvider(new HeadyClouds.IntegrationTests.Infrastructure.CollectingLoggerProvider(logs))));
+            builder.ConfigureServices(services => services.AddLogging(logging => logging.AddProvider(new HeadyClouds.Testing.CollectingLoggerProvider(logs))));
             // UseSetting reaches WebApplication.CreateBuilder as configuration before Program.cs reads it
             // (the services read the signing key and connection strings while building, not after).
             foreach (var (key, value) in settings)

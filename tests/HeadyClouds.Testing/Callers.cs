@@ -1,6 +1,6 @@
 using HeadyClouds.ServiceDefaults.Identity;
 
-namespace HeadyClouds.IntegrationTests.Infrastructure;
+namespace HeadyClouds.Testing;
 
 /// <summary>Identities as the gateway would assert them after introspecting a user's API token.</summary>
 public static class Callers

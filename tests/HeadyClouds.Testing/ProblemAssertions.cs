@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 
-namespace HeadyClouds.IntegrationTests.Infrastructure;
+namespace HeadyClouds.Testing;
 
 public static class ProblemAssertions
 {

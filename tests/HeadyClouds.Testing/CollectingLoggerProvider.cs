@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace HeadyClouds.IntegrationTests.Infrastructure;
+namespace HeadyClouds.Testing;
 
 /// <summary>Keeps every formatted log line a hosted service writes, so tests can check what is never logged.</summary>
 public sealed class CollectingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
