@@ -70,7 +70,10 @@ public static class IdentityAssertionExtensions
             .AddPolicy(HeadyPolicies.Admin, p => p.RequireClaim(HeadyClaims.Kind, "user").RequireRole("admin"))
             .AddPolicy(HeadyPolicies.GatewayService, p => p
                 .RequireClaim(HeadyClaims.Kind, "service")
-                .RequireClaim(System.Security.Claims.ClaimTypes.NameIdentifier, HeadyPolicies.GatewayServiceName));
+                .RequireClaim(System.Security.Claims.ClaimTypes.NameIdentifier, HeadyPolicies.GatewayServiceName))
+            .AddPolicy(HeadyPolicies.SyncManagerService, p => p
+                .RequireClaim(HeadyClaims.Kind, "service")
+                .RequireClaim(System.Security.Claims.ClaimTypes.NameIdentifier, HeadyPolicies.SyncManagerServiceName));
         return builder;
     }
 }

@@ -12,6 +12,11 @@ public static class HeadyPolicies
     public const string GatewayService = "heady-service-gateway";
 
     public const string GatewayServiceName = "gateway";
+
+    /// <summary>Only SyncManager (internal maintenance, key-rotation and job endpoints of the other services).</summary>
+    public const string SyncManagerService = "heady-service-syncmanager";
+
+    public const string SyncManagerServiceName = "syncmanager";
 }
 
 public static class HeadyAuthorizationExtensions

@@ -17,6 +17,8 @@ public static class Callers
 
     public static CallerIdentity Gateway => CallerIdentity.ForService(HeadyPolicies.GatewayServiceName);
 
+    public static CallerIdentity SyncManager => CallerIdentity.ForService(HeadyPolicies.SyncManagerServiceName);
+
     public static Guid Id(this CallerIdentity identity) => Guid.Parse(identity.Subject);
 
     /// <summary>Eight lower-case hex characters, for names that must not collide between tests.</summary>
