@@ -1,0 +1,184 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HeadyClouds.ServiceDefaults.Mesh;
+
+/// <summary>
+/// The workload side of the internal CA: obtains the first certificate with the join token, keeps it in memory only,
+/// renews it over mTLS at 50–70 % of its lifetime and keeps the trust bundle current. Each certificate gets a new
+/// key pair generated here; only the CSR is sent.
+/// </summary>
+public sealed partial class WorkloadIdentity : IMeshCredentials, IHostedService, IDisposable
+{
+    private readonly MeshOptions options;
+    private readonly ILogger<WorkloadIdentity> logger;
+    private readonly TimeProvider time;
+    private readonly CancellationTokenSource stopping = new();
+    private readonly SpiffeId expected;
+    private volatile X509Certificate2? current;
+    private volatile X509Certificate2Collection trustBundle = [];
+    private Task? renewalLoop;
+
+    public WorkloadIdentity(IOptions<MeshOptions> options, ILogger<WorkloadIdentity> logger, TimeProvider? time = null)
+    {
+        this.options = options.Value;
+        this.logger = logger;
+        this.time = time ?? TimeProvider.System;
+        expected = SpiffeId.ForService(this.options.ServiceName, this.options.TrustDomain);
+    }
+
+    public X509Certificate2? Current => current;
+
+    public X509Certificate2Collection TrustBundle => trustBundle;
+
+    public SpiffeId Id => expected;
+
+    public event Action? Changed;
+
+    /// <summary>Obtains the first certificate; the service does not start without one.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.CaUrl is null)
+        {
+            throw new InvalidOperationException("Mesh:CaUrl is not configured.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.JoinToken))
+        {
+            throw new InvalidOperationException("Mesh:JoinToken is not configured: the first certificate needs the service's one-time join token.");
+        }
+
+        trustBundle = ParseBundle([options.ReadTrustAnchors()]);
+        await RequestAsync(renew: false, cancellationToken);
+        renewalLoop = Task.Run(() => RenewLoopAsync(stopping.Token), CancellationToken.None);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await stopping.CancelAsync();
+        if (renewalLoop is not null)
+        {
+            await Task.WhenAny(renewalLoop, Task.Delay(Timeout.Infinite, cancellationToken));
+        }
+    }
+
+    public void Dispose() => stopping.Dispose();
+
+    /// <summary>Renews now (also what the loop does when due).</summary>
+    public Task RenewAsync(CancellationToken cancellationToken = default) => RequestAsync(renew: true, cancellationToken);
+
+    private async Task RenewLoopAsync(CancellationToken cancellationToken)
+    {
+        var attempt = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var certificate = current!;
+            var renewAt = RenewalSchedule.RenewAt(certificate.NotBefore.ToUniversalTime(), certificate.NotAfter.ToUniversalTime(), Random.Shared.NextDouble());
+            var wait = attempt == 0
+                ? renewAt - time.GetUtcNow()
+                : RenewalSchedule.RetryDelay(options.RetryDelay, attempt - 1, certificate.NotAfter.ToUniversalTime() - time.GetUtcNow());
+            try
+            {
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time, cancellationToken);
+                }
+
+                await RequestAsync(renew: true, cancellationToken);
+                attempt = 0;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                attempt++;
+                LogRenewalFailed(logger, e, expected.ToString(), attempt, certificate.NotAfter.ToUniversalTime());
+            }
+        }
+    }
+
+    private async Task RequestAsync(bool renew, CancellationToken cancellationToken)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        // The CA ignores whatever a CSR asks for beyond the key; the subject is informational.
+        var csr = new CertificateRequest($"CN={expected.ServiceName}", key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
+
+        // A new connection per request: it presents the certificate current now, and a pooled one could outlive it.
+        using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero };
+        handler.ConfigureMeshClient(this, MeshProtocol.CertificateAuthorityService);
+        using var client = new HttpClient(handler) { BaseAddress = options.CaUrl, Timeout = TimeSpan.FromSeconds(30) };
+        using var response = renew
+            ? await client.PostAsJsonAsync(MeshProtocol.RenewPath, new RenewCertificateRequest(csr), cancellationToken)
+            : await client.PostAsJsonAsync(MeshProtocol.IssuePath, new IssueCertificateRequest(options.JoinToken!, csr), cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new MeshIdentityException($"The CA refused {(renew ? "renewal" : "first issuance")} for {expected}: {(int)response.StatusCode} {body}");
+        }
+
+        var issued = await response.Content.ReadFromJsonAsync<IssuedCertificate>(cancellationToken)
+            ?? throw new MeshIdentityException("The CA answered without a certificate.");
+        Install(issued, key);
+    }
+
+    private void Install(IssuedCertificate issued, ECDsa key)
+    {
+        var bundle = ParseBundle(issued.TrustBundle);
+        using var publicOnly = X509Certificate2.CreateFromPem(issued.Certificate);
+        // Never install what we would refuse from a peer: right identity, our key, chains to the bundle.
+        if (!SpiffeId.TryFromCertificate(publicOnly, out var id, out var error) || id != expected)
+        {
+            throw new MeshIdentityException($"The CA issued a certificate for '{id?.ToString() ?? error}', expected {expected}.");
+        }
+
+        if (!MeshCertificateValidator.Validate(publicOnly, bundle, MeshCertificateValidator.ClientAuth, out error)
+            || !MeshCertificateValidator.Validate(publicOnly, bundle, MeshCertificateValidator.ServerAuth, out error))
+        {
+            throw new MeshIdentityException($"The issued certificate does not validate against the CA bundle: {error}");
+        }
+
+        var withKey = publicOnly.CopyWithPrivateKey(key);
+        if (OperatingSystem.IsWindows())
+        {
+            // SChannel needs a persisted-or-exported key; Linux (OpenSSL) uses the ephemeral key directly.
+            var pfx = withKey.Export(X509ContentType.Pkcs12);
+            withKey.Dispose();
+            withKey = X509CertificateLoader.LoadPkcs12(pfx, null, X509KeyStorageFlags.EphemeralKeySet);
+        }
+
+        trustBundle = bundle;
+        current = withKey;
+        LogInstalled(logger, expected.ToString(), issued.Serial, issued.NotAfter);
+        Changed?.Invoke();
+    }
+
+    internal static X509Certificate2Collection ParseBundle(IEnumerable<string> pems)
+    {
+        var bundle = new X509Certificate2Collection();
+        foreach (var pem in pems)
+        {
+            bundle.ImportFromPem(pem);
+        }
+
+        if (bundle.Count == 0)
+        {
+            throw new MeshIdentityException("The trust bundle is empty.");
+        }
+
+        return bundle;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Workload certificate for {SpiffeId} installed: serial {Serial}, valid until {NotAfter:o}")]
+    private static partial void LogInstalled(ILogger logger, string spiffeId, string serial, DateTimeOffset notAfter);
+
+    [LoggerMessage(2, LogLevel.Error, "Renewing the workload certificate of {SpiffeId} failed (attempt {Attempt}); the current one expires at {NotAfter:o}")]
+    private static partial void LogRenewalFailed(ILogger logger, Exception exception, string spiffeId, int attempt, DateTime notAfter);
+}
+
+public sealed class MeshIdentityException(string message) : Exception(message);
