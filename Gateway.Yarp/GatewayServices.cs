@@ -16,6 +16,7 @@ public static class GatewayServices
         builder.Services.AddSingleton(new IdentityKey(IdentityAssertion.KeyFromConfiguration(builder.Configuration["Identity:SigningKey"])));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddRedisClient(RedisResource);
+        builder.Services.AddSingleton<LocalIntrospectionCache>();
         builder.Services.AddHttpClient<TokenIntrospector>((sp, http) =>
             http.BaseAddress = new Uri(builder.Configuration[$"{EdgeOptions.Section}:SyncManagerAddress"] ?? new EdgeOptions().SyncManagerAddress));
 

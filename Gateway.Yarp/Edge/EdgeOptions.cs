@@ -10,6 +10,15 @@ public sealed class EdgeOptions
     /// <summary>Caching "inactive" answers keeps floods of random tokens away from SyncManager.</summary>
     public int InactiveTokenCacheSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// How long an answer is also kept in this replica's memory (0 = never). Revocations evict it at once through
+    /// Redis pub/sub; this bounds staleness only if an eviction message is lost.
+    /// </summary>
+    public int LocalTokenCacheSeconds { get; set; } = 10;
+
+    /// <summary>Entries kept in memory at most; when full, the memory cache starts over.</summary>
+    public int LocalTokenCacheMaxEntries { get; set; } = 100_000;
+
     /// <summary>Lifetime of the identity assertion forwarded to the services.</summary>
     public int IdentityAssertionSeconds { get; set; } = 60;
 

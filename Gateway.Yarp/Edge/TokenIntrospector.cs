@@ -6,10 +6,14 @@ using StackExchange.Redis;
 
 namespace Gateway.Yarp.Edge;
 
-/// <summary>Asks SyncManager whether a bearer token is active, with the answer cached briefly in Redis.</summary>
+/// <summary>
+/// Asks SyncManager whether a bearer token is active, with the answer cached briefly in this replica's memory
+/// (<see cref="LocalIntrospectionCache"/>) and in Redis (shared by all replicas).
+/// </summary>
 public sealed class TokenIntrospector(
     HttpClient http,
     IConnectionMultiplexer redis,
+    LocalIntrospectionCache local,
     IOptions<EdgeOptions> options,
     IdentityKey key,
     TimeProvider time,
@@ -20,9 +24,16 @@ public sealed class TokenIntrospector(
     public async Task<IntrospectionResponse> IntrospectAsync(string token, CancellationToken ct)
     {
         var cacheKey = TokenIntrospection.CacheKey(token);
+        if (local.TryGet(cacheKey, out var remembered))
+        {
+            return remembered;
+        }
+
+        var generation = local.Generation;
         var cached = await ReadCacheAsync(cacheKey);
         if (cached is not null)
         {
+            local.Set(cacheKey, cached, Ttl(cached), generation);
             return cached;
         }
 
@@ -37,7 +48,13 @@ public sealed class TokenIntrospector(
         var answer = await response.Content.ReadFromJsonAsync<IntrospectionResponse>(Json, ct)
             ?? throw new InvalidOperationException("SyncManager returned an empty introspection answer.");
 
-        await WriteCacheAsync(cacheKey, answer);
+        // A revocation that arrived while SyncManager was being asked may concern this answer: keep it nowhere.
+        if (generation == local.Generation)
+        {
+            await WriteCacheAsync(cacheKey, answer);
+            local.Set(cacheKey, answer, Ttl(answer), generation);
+        }
+
         return answer;
     }
 
@@ -56,7 +73,7 @@ public sealed class TokenIntrospector(
         }
     }
 
-    private async Task WriteCacheAsync(string cacheKey, IntrospectionResponse answer)
+    private TimeSpan Ttl(IntrospectionResponse answer)
     {
         var ttl = TimeSpan.FromSeconds(answer.Active ? options.Value.ActiveTokenCacheSeconds : options.Value.InactiveTokenCacheSeconds);
         if (answer.ExpiresAt is { } expires && expires - time.GetUtcNow() < ttl)
@@ -64,6 +81,12 @@ public sealed class TokenIntrospector(
             ttl = expires - time.GetUtcNow();
         }
 
+        return ttl;
+    }
+
+    private async Task WriteCacheAsync(string cacheKey, IntrospectionResponse answer)
+    {
+        var ttl = Ttl(answer);
         if (ttl <= TimeSpan.Zero)
         {
             return;

@@ -18,6 +18,7 @@ namespace Gateway.Yarp.RateLimiting;
 public sealed class EdgeRateLimitPolicy(
     IConnectionMultiplexer redis,
     IOptions<EdgeRateLimitOptions> options,
+    FailedAuthenticationThrottle throttle,
     ILogger<EdgeRateLimitPolicy> logger) : IRateLimiterPolicy<string>
 {
     public const string Name = "edge";
@@ -39,7 +40,8 @@ public sealed class EdgeRateLimitPolicy(
                 buckets.Add(new GcraBucket($"heady:rl:{tokenKey}", o.TokenPerMinute, o.TokenBurst));
             }
 
-            return new RedisGcraRateLimiter(redis, buckets, logger);
+            // Only bearer requests are throttled after failed authentications (as in the authentication middleware).
+            return new RedisGcraRateLimiter(redis, buckets, tokenKey is null ? null : throttle.GuardFor(ip), logger);
         });
     }
 
@@ -55,11 +57,14 @@ public sealed class EdgeRateLimitPolicy(
     {
         var http = context.HttpContext;
         var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-        var reason = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out _) ? "rate" : "concurrency";
+        var reason = context.Lease.TryGetMetadata(RedisGcraRateLimiter.ReasonMetadata, out var why) && why is string text ? text : "concurrency";
         EdgeMetrics.RateLimited.Add(1, new KeyValuePair<string, object?>("reason", reason));
-        await WriteTooManyRequestsAsync(http, retryAfter, reason == "rate"
-            ? "Too many requests from this client or token; retry after the time in Retry-After."
-            : "The gateway is at capacity; retry shortly.");
+        await WriteTooManyRequestsAsync(http, retryAfter, reason switch
+        {
+            RedisGcraRateLimiter.RateReason => "Too many requests from this client or token; retry after the time in Retry-After.",
+            RedisGcraRateLimiter.FailedAuthenticationReason => "Too many failed authentications from this address; retry after the time in Retry-After.",
+            _ => "The gateway is at capacity; retry shortly.",
+        });
     }
 
     public static async Task WriteTooManyRequestsAsync(HttpContext http, TimeSpan retryAfter, string detail)

@@ -10,9 +10,15 @@ namespace Gateway.Yarp.RateLimiting;
 /// </summary>
 public sealed class FailedAuthenticationThrottle(IConnectionMultiplexer redis, IOptions<EdgeRateLimitOptions> options, ILogger<FailedAuthenticationThrottle> logger)
 {
-    private static string Key(string ip) => $"heady:authfail:{ip}";
+    public static string Key(string ip) => $"heady:authfail:{ip}";
 
-    /// <summary>How long the IP stays throttled, or null when it is not.</summary>
+    /// <summary>The guard the edge rate-limit policy checks in its own Redis round trip.</summary>
+    public FailedAuthenticationGuard GuardFor(string ip) => new(Key(ip), options.Value.FailedAuthPerWindow);
+
+    /// <summary>
+    /// How long the IP stays throttled, or null when it is not. Routes under the edge rate-limit policy get this
+    /// check from the policy (same Redis round trip as the buckets); this is for any route without it.
+    /// </summary>
     public async Task<TimeSpan?> ThrottledForAsync(string ip)
     {
         try

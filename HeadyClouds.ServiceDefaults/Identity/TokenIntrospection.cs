@@ -16,6 +16,12 @@ public static class TokenIntrospection
         "heady:introspect:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
     public static string CacheKey(byte[] tokenHash) => "heady:introspect:" + Convert.ToHexStringLower(tokenHash);
+
+    /// <summary>
+    /// Redis pub/sub channel on which SyncManager publishes the <see cref="CacheKey(byte[])"/> of a revoked token, so
+    /// every gateway replica drops its in-memory copy of the answer at once.
+    /// </summary>
+    public const string EvictionChannel = "heady:introspect:evict";
 }
 
 public sealed record IntrospectionRequest(string Token);

@@ -146,7 +146,10 @@ public static class TokensApi
         // Drop the gateway's cached answer so the revocation takes effect now, not when the cache entry expires.
         try
         {
-            await redis.GetDatabase().KeyDeleteAsync(TokenIntrospection.CacheKey(token.Hash));
+            var cacheKey = TokenIntrospection.CacheKey(token.Hash);
+            await redis.GetDatabase().KeyDeleteAsync(cacheKey);
+            // Every gateway replica also keeps answers in memory; this tells them to forget this one.
+            await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(TokenIntrospection.EvictionChannel), cacheKey);
         }
         catch (RedisException e)
         {

@@ -91,7 +91,14 @@ public sealed class GatewayFixture : IAsyncLifetime
     public static string NewPeer() => $"10.{RandomNumberGenerator.GetInt32(256)}.{RandomNumberGenerator.GetInt32(256)}.{RandomNumberGenerator.GetInt32(1, 255)}";
 
     /// <summary>A new user in SyncManager and a real API token for it.</summary>
-    public async Task<string> NewTokenAsync(params string[] scopes)
+    public async Task<string> NewTokenAsync(params string[] scopes) => (await NewTokenWithIdAsync(scopes)).Token;
+
+    /// <summary>The services of replica A (or B), e.g. to look at its in-memory caches.</summary>
+    public IServiceProvider Services(bool replicaB = false) =>
+        ((replicaB ? this.replicaB : replicaA) ?? throw new InvalidOperationException("not initialized")).Services;
+
+    /// <summary>A new user in SyncManager and a real API token for it, with the token's id (to revoke it).</summary>
+    public async Task<(string Token, Guid Id)> NewTokenWithIdAsync(params string[] scopes)
     {
         var admin = Callers.Admin();
         var user = await SyncManager.PostAsync("/api/v1/users", admin, new { username = "gw-" + Callers.Unique() });
@@ -99,7 +106,8 @@ public sealed class GatewayFixture : IAsyncLifetime
         var id = (await user.Content.ReadFromJsonAsync<IdDto>())!.Id;
         var token = await SyncManager.PostAsync("/api/v1/tokens", admin, new { name = "gw", userId = id, scopes = scopes.Length == 0 ? null : scopes });
         Assert.Equal(HttpStatusCode.Created, token.StatusCode);
-        return (await token.Content.ReadFromJsonAsync<TokenDto>())!.Token;
+        var created = (await token.Content.ReadFromJsonAsync<TokenDto>())!;
+        return (created.Token, created.Id);
     }
 
     public async Task DisposeAsync()
@@ -135,7 +143,7 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     private sealed record IdDto(Guid Id);
 
-    private sealed record TokenDto(string Token);
+    private sealed record TokenDto(string Token, Guid Id);
 
     private sealed class UpstreamCounter
     {
