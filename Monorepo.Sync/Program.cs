@@ -22,4 +22,5 @@ app.MapRepositoriesApi();
 app.MapTargetsApi();
 app.MapWebhooksApi();
 app.MapSyncApi();
+app.MapInternalApi();
 app.Run();

@@ -9,7 +9,7 @@ builder.AddServiceDefaults();
 if (builder.IsMigrationRun())
 {
     builder.AddSyncManagerDatabase();
-    await builder.RunMigrationsAsync<SyncManagerDbContext>(AdminBootstrap.SeedAsync);
+    await builder.RunMigrationsAsync<SyncManagerDbContext>(SyncManagerServices.SeedAsync);
     return;
 }
 
@@ -21,4 +21,6 @@ app.MapOpenApi().AllowAnonymous();
 app.MapUsersApi();
 app.MapTokensApi();
 app.MapIntrospectionApi();
+app.MapJobsApi();
+app.MapAuditApi();
 app.Run();

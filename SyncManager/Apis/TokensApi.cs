@@ -4,6 +4,7 @@ using HeadyClouds.ServiceDefaults.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using StackExchange.Redis;
+using SyncManager.Audit;
 using SyncManager.Domain;
 using SyncManager.Infrastructure;
 
@@ -55,7 +56,7 @@ public static class TokensApi
     }
 
     private static async Task<Results<Created<CreatedTokenResponse>, ValidationProblem, ProblemHttpResult>> CreateToken(
-        CreateTokenRequest request, ClaimsPrincipal caller, SyncManagerDbContext db, TimeProvider time, CancellationToken ct)
+        CreateTokenRequest request, ClaimsPrincipal caller, SyncManagerDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
         var validation = Validate(request);
         if (!validation.IsValid)
@@ -105,6 +106,8 @@ public static class TokensApi
         };
         db.ApiTokens.Add(token);
         await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(new AuditRecord(AuditingAuthorizationResultHandler.ActorOf(caller), AuditLog.SyncManagerService, "token.issued",
+            $"token:{token.Id}", new { userId = token.UserId, token.Name, token.Prefix, token.Scopes, token.ExpiresAt }), ct);
 
         return TypedResults.Created($"/api/v1/tokens/{token.Id}", new CreatedTokenResponse(
             token.Id, token.UserId, token.Name, secret, token.Prefix, token.Scopes, token.CreatedAt, token.ExpiresAt));
@@ -128,7 +131,7 @@ public static class TokensApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(
-        Guid id, ClaimsPrincipal caller, SyncManagerDbContext db, IConnectionMultiplexer redis, TimeProvider time,
+        Guid id, ClaimsPrincipal caller, SyncManagerDbContext db, IConnectionMultiplexer redis, AuditLog audit, TimeProvider time,
         ILoggerFactory loggers, CancellationToken ct)
     {
         var token = await db.ApiTokens.SingleOrDefaultAsync(t => t.Id == id, ct);
@@ -141,6 +144,8 @@ public static class TokensApi
         {
             token.RevokedAt = time.GetUtcNow();
             await db.SaveChangesAsync(ct);
+            await audit.AppendAsync(new AuditRecord(AuditingAuthorizationResultHandler.ActorOf(caller), AuditLog.SyncManagerService, "token.revoked",
+                $"token:{token.Id}", new { userId = token.UserId, token.Name, token.Prefix }), ct);
         }
 
         // Drop the gateway's cached answer so the revocation takes effect now, not when the cache entry expires.

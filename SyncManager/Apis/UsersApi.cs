@@ -5,6 +5,7 @@ using HeadyClouds.ServiceDefaults;
 using HeadyClouds.ServiceDefaults.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using SyncManager.Audit;
 using SyncManager.Domain;
 using SyncManager.Infrastructure;
 
@@ -49,7 +50,7 @@ public static partial class UsersApi
     }
 
     private static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> CreateUser(
-        CreateUserRequest request, SyncManagerDbContext db, TimeProvider time, CancellationToken ct)
+        CreateUserRequest request, ClaimsPrincipal caller, SyncManagerDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
         var validation = Validate(request);
         if (!validation.IsValid)
@@ -74,6 +75,9 @@ public static partial class UsersApi
         {
             return Problems.Conflict($"A user named '{request.Username}' already exists.");
         }
+
+        await audit.AppendAsync(new AuditRecord(AuditingAuthorizationResultHandler.ActorOf(caller), AuditLog.SyncManagerService, "user.created",
+            $"user:{user.Id}", new { user.Username, user.Role }), ct);
 
         return TypedResults.Created($"/api/v1/users/{user.Id}", UserResponse.From(user));
     }
