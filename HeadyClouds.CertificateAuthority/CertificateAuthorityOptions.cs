@@ -31,7 +31,10 @@ public sealed class CertificateAuthorityOptions
     /// <summary>Join tokens provisioned by configuration (secret parameters): service name → token. Only hashes are stored.</summary>
     public Dictionary<string, string> JoinTokens { get; set; } = [];
 
-    /// <summary>DNS names per service for the certificate's DNS SANs; a service not listed gets its own name and localhost.</summary>
+    /// <summary>
+    /// Host names (DNS names or IP addresses) per service for the certificate's SANs; a service not listed gets its own
+    /// name and the loopback names (local mode reaches services on localhost).
+    /// </summary>
     public Dictionary<string, string[]> DnsNames { get; set; } = [];
 
     /// <summary>Bearer token of the operator API (revocation, join tokens, rollover). A secret; at least 32 characters.</summary>
@@ -50,5 +53,5 @@ public sealed class CertificateAuthorityOptions
     }
 
     public string[] DnsNamesFor(string service) =>
-        DnsNames.TryGetValue(service, out var names) && names.Length > 0 ? names : [service, "localhost"];
+        DnsNames.TryGetValue(service, out var names) && names.Length > 0 ? names : [service, "localhost", "127.0.0.1", "::1"];
 }

@@ -70,7 +70,14 @@ public static class CertificateProfiles
         san.AddUri(id.Uri);
         foreach (var name in dnsNames)
         {
-            san.AddDnsName(name);
+            if (System.Net.IPAddress.TryParse(name, out var address))
+            {
+                san.AddIpAddress(address);
+            }
+            else
+            {
+                san.AddDnsName(name);
+            }
         }
 
         request.CertificateExtensions.Add(san.Build(false));
