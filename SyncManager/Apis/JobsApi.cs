@@ -259,12 +259,7 @@ public static class JobsApi
         Guid id, ClaimsPrincipal caller, SyncManagerDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var changed = await db.Database.ExecuteSqlAsync($"""
-            UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, {now}),
-                state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END,
-                finished_at = CASE WHEN state = 'pending' THEN {now} ELSE finished_at END
-            WHERE id = {id} AND state IN ('pending', 'running')
-            """, ct);
+        var changed = await JobEngine.RequestCancelAsync(db, id, now, ct);
         var job = await db.Jobs.AsNoTracking().Include(j => j.Attempts).SingleOrDefaultAsync(j => j.Id == id, ct);
         if (job is null)
         {

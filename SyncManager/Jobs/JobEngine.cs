@@ -95,6 +95,18 @@ public sealed class JobEngine(
             """, ct);
     }
 
+    /// <summary>
+    /// Cancels a pending run at once; flags a running one, whose worker sees the flag at its next heartbeat and
+    /// cancels the handler's token. 0 when the run is not pending or running.
+    /// </summary>
+    public static Task<int> RequestCancelAsync(SyncManagerDbContext db, Guid id, DateTimeOffset now, CancellationToken ct) =>
+        db.Database.ExecuteSqlAsync($"""
+            UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, {now}),
+                state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END,
+                finished_at = CASE WHEN state = 'pending' THEN {now} ELSE finished_at END
+            WHERE id = {id} AND state IN ('pending', 'running')
+            """, ct);
+
     /// <summary>Returns jobs whose lease expired to the queue (their worker died or stalled); dead when out of attempts.</summary>
     public async Task<int> ReapExpiredAsync(CancellationToken ct)
     {
