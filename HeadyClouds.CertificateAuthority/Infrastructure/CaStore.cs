@@ -7,7 +7,7 @@ public sealed record CaCertificateRow(long Generation, string KeyLabel, byte[] D
 public sealed record IssuedRow(string Serial, string Service, DateTimeOffset NotBefore, DateTimeOffset NotAfter, DateTimeOffset IssuedAt, string? RenewedFrom, DateTimeOffset? RevokedAt);
 
 /// <summary>
-/// The CA's state in one SQLite file (decision 0005: the CA starts before the data tier, whose server certificates it
+/// The CA's state in one SQLite file (decision 0006: the CA starts before the data tier, whose server certificates it
 /// issues, so it cannot keep its state in PostgreSQL). Schema versions via <c>PRAGMA user_version</c>, applied in order at start.
 /// </summary>
 public sealed class CaStore

@@ -41,7 +41,18 @@ public class CaFixture : IAsyncLifetime
 
     public ICaKeyStore Keys => Services.GetRequiredService<ICaKeyStore>();
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => StartAsync();
+
+    /// <summary>Stops the CA and starts it again on the same state file and token keys (a process restart).</summary>
+    public async Task RestartAsync()
+    {
+        await factory!.DisposeAsync();
+        await StartAsync();
+    }
+
+    protected virtual IEnumerable<KeyValuePair<string, string>> ExtraSettings => [];
+
+    private async Task StartAsync()
     {
         var settings = new Dictionary<string, string>
         {
@@ -56,6 +67,11 @@ public class CaFixture : IAsyncLifetime
             ["CertificateAuthority:Pkcs11:KeyLabelPrefix"] = KeyLabelPrefix,
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in ExtraSettings)
+        {
+            settings[key] = value;
+        }
+
         factory = new CaFactory(settings, Logs);
         factory.UseKestrel();
         factory.StartServer();
@@ -149,6 +165,17 @@ public class CaFixture : IAsyncLifetime
             }
         }
     }
+}
+
+/// <summary>A CA of its own, for tests that change its state (rollover, restart) and with a configured join token.</summary>
+public sealed class IsolatedCaFixture : CaFixture
+{
+    public const string ConfiguredService = "monorepo-sync";
+
+    public string ConfiguredJoinToken { get; } = "configured-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+
+    protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings =>
+        [new($"CertificateAuthority:JoinTokens:{ConfiguredService}", ConfiguredJoinToken)];
 }
 
 /// <summary>A CA issuing certificates of a few seconds, for renewal and rotation.</summary>
