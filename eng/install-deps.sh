@@ -30,6 +30,8 @@ fi
 # Monorepo.Sync runs the system git; its SSH mirror tests run a real sshd on loopback.
 if ! command -v git >/dev/null 2>&1; then missing+=(git); fi
 if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null 2>&1; then missing+=(openssh-server openssh-client); fi
+# The internal CA keeps its key in a PKCS#11 token: SoftHSM2 in development and tests.
+if [ ! -f /usr/lib/softhsm/libsofthsm2.so ] || ! command -v softhsm2-util >/dev/null 2>&1; then missing+=(softhsm2); fi
 if ! command -v node >/dev/null 2>&1; then
   missing+=(nodejs npm)
 elif ! command -v npm >/dev/null 2>&1; then
