@@ -139,7 +139,7 @@ public sealed class EngineInstance : IAsyncDisposable
 {
     private readonly ServiceProvider services;
 
-    public EngineInstance(JobDatabase database, string worker, FakeTimeProvider time, Ledger ledger)
+    public EngineInstance(JobDatabase database, string worker, FakeTimeProvider time, Ledger ledger, Action<IServiceCollection>? configure = null)
     {
         Time = time;
         var collection = new ServiceCollection();
@@ -153,6 +153,7 @@ public sealed class EngineInstance : IAsyncDisposable
         collection.AddSingleton<JobHandlerRegistry>();
         collection.AddSingleton<JobMetrics>();
         collection.AddSingleton<JobEngine>();
+        configure?.Invoke(collection);
         services = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
         Engine = services.GetRequiredService<JobEngine>();
     }
