@@ -27,7 +27,9 @@ var syncManager = builder.AddProject<Projects.SyncManager>(ResourceNames.SyncMan
 
 var headyMe = builder.AddProject<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSync)
     .WithPlatformDefaults(identitySigningKey)
+    .WithKeyEncryptionKey(encryptionKek)
     .WithReference(data.HeadyMeDb)
+    .WithReference(redis).WaitFor(redis)
     .WithReference(objectStore).WaitFor(objectStore)
     .WaitForCompletion(headyMeMigrations);
 

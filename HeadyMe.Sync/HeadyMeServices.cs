@@ -1,6 +1,15 @@
+using HeadyClouds.Data.Crypto;
 using HeadyClouds.Data.ObjectStorage;
 using HeadyClouds.ServiceDefaults.Identity;
+using HeadyMe.Sync.Apis;
+using HeadyMe.Sync.Changes;
+using HeadyMe.Sync.Crypto;
+using HeadyMe.Sync.Files;
 using HeadyMe.Sync.Infrastructure;
+using HeadyMe.Sync.Maintenance;
+using HeadyMe.Sync.Quota;
+using HeadyMe.Sync.Storage;
+using Npgsql;
 
 namespace HeadyMe.Sync;
 
@@ -8,6 +17,7 @@ public static class HeadyMeServices
 {
     public const string DatabaseResource = "headyme-db";
     public const string ObjectStoreResource = "objectstore";
+    public const string RedisResource = "redis";
 
     /// <summary>Where encrypted chunks are kept.</summary>
     public const string ChunkBucket = "headyme-chunks";
@@ -28,6 +38,29 @@ public static class HeadyMeServices
     {
         builder.AddHeadyMeDatabase();
         builder.AddHeadyIdentity();
+        builder.AddRedisClient(RedisResource);
         builder.Services.AddOpenApi();
+        builder.Services.Configure<HeadyMeOptions>(builder.Configuration.GetSection(HeadyMeOptions.Section));
+        // The sync engine's hot paths are set-based SQL on Npgsql directly; EF Core owns the model and migrations.
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(builder.Configuration.GetConnectionString(DatabaseResource)
+            ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseResource} is not configured.")));
+        builder.Services.AddSingleton(KeyRing.FromConfiguration(builder.Configuration));
+        builder.Services.AddSingleton<KeyService>();
+        builder.Services.AddSingleton<ChunkStore>();
+        builder.Services.AddSingleton<FileStore>();
+        builder.Services.AddSingleton<QuotaService>();
+        builder.Services.AddSingleton<WorkspaceAccess>();
+        builder.Services.AddSingleton<MaintenanceService>();
+        builder.Services.AddSingleton<ChangeNotifier>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ChangeNotifier>());
+    }
+
+    public static WebApplication MapHeadyMeApis(this WebApplication app)
+    {
+        app.MapWorkspacesApi();
+        app.MapMembersApi();
+        app.MapSyncApi();
+        app.MapInternalApi();
+        return app;
     }
 }

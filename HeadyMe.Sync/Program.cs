@@ -18,5 +18,5 @@ builder.AddHeadyMeServices();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapOpenApi().AllowAnonymous();
-app.MapWorkspacesApi();
+app.MapHeadyMeApis();
 app.Run();

@@ -16,6 +16,18 @@ public sealed class Workspace
 
     public List<WorkspaceMember> Members { get; init; } = [];
 
+    /// <summary>The last change sequence number handed out; every change of the tree takes the next ones.</summary>
+    public long ChangeSeq { get; set; }
+
+    /// <summary>Logical bytes of the current versions of live files (the owner's quota usage).</summary>
+    public long UsedBytes { get; set; }
+
+    /// <summary>Retention: old versions beyond this many per file are pruned (null = no limit).</summary>
+    public int? KeepVersions { get; set; }
+
+    /// <summary>Retention: old versions older than this many days are pruned (null = no limit).</summary>
+    public int? KeepDays { get; set; }
+
     public static string Normalize(string name) => name.Normalize(System.Text.NormalizationForm.FormC).ToUpperInvariant();
 }
 

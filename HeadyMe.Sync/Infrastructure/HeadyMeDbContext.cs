@@ -9,6 +9,18 @@ public sealed class HeadyMeDbContext(DbContextOptions<HeadyMeDbContext> options)
 
     public DbSet<WorkspaceMember> WorkspaceMembers => Set<WorkspaceMember>();
 
+    public DbSet<KekVersion> KekVersions => Set<KekVersion>();
+
+    public DbSet<WorkspaceKey> WorkspaceKeys => Set<WorkspaceKey>();
+
+    public DbSet<Folder> Folders => Set<Folder>();
+
+    public DbSet<FileEntry> FileEntries => Set<FileEntry>();
+
+    public DbSet<FileVersion> FileVersions => Set<FileVersion>();
+
+    public DbSet<Chunk> Chunks => Set<Chunk>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(HeadyMeDbContext).Assembly);
 }

@@ -15,6 +15,10 @@ internal sealed class WorkspaceConfiguration : IEntityTypeConfiguration<Workspac
         builder.Property(w => w.NormalizedName).HasColumnName("normalized_name").HasMaxLength(100).IsRequired();
         builder.Property(w => w.OwnerId).HasColumnName("owner_id");
         builder.Property(w => w.CreatedAt).HasColumnName("created_at");
+        builder.Property(w => w.ChangeSeq).HasColumnName("change_seq");
+        builder.Property(w => w.UsedBytes).HasColumnName("used_bytes");
+        builder.Property(w => w.KeepVersions).HasColumnName("keep_versions");
+        builder.Property(w => w.KeepDays).HasColumnName("keep_days");
         builder.HasIndex(w => new { w.OwnerId, w.NormalizedName }).IsUnique();
         builder.HasMany(w => w.Members).WithOne().HasForeignKey(m => m.WorkspaceId).OnDelete(DeleteBehavior.Cascade);
     }

@@ -1,24 +1,9 @@
 using System.Net;
 using System.Text;
 using HeadyClouds.Testing;
-using HeadyMe.Sync;
-using HeadyMe.Sync.Infrastructure;
 using Npgsql;
 
-namespace HeadyClouds.IntegrationTests.HeadyMe;
-
-public sealed class HeadyMeFixture : ServiceFixture<HeadyMeDbContext>
-{
-    protected override string DatabaseResource => HeadyMeServices.DatabaseResource;
-
-    protected override string ServiceName => "headyme";
-
-    protected override bool UsesObjectStore => true;
-
-    /// <summary>The migration step also creates the chunk bucket, which /health checks.</summary>
-    protected override Task PrepareAsync(IServiceProvider services, HeadyMeDbContext db) =>
-        HeadyMeServices.PrepareStorageAsync(services, db, CancellationToken.None);
-}
+namespace HeadyMe.Sync.Tests;
 
 public sealed class WorkspacesApiTests(HeadyMeFixture fx) : IClassFixture<HeadyMeFixture>
 {

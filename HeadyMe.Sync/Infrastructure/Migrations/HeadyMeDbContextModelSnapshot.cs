@@ -22,6 +22,217 @@ namespace HeadyMe.Sync.Infrastructure.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("HeadyMe.Sync.Domain.Chunk", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("ChunkId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("chunk_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("KeyVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("key_version");
+
+                    b.Property<DateTimeOffset>("LastReferencedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_referenced_at");
+
+                    b.Property<string>("ObjectKey")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("object_key");
+
+                    b.Property<int>("Size")
+                        .HasColumnType("integer")
+                        .HasColumnName("size");
+
+                    b.Property<int>("StoredSize")
+                        .HasColumnType("integer")
+                        .HasColumnName("stored_size");
+
+                    b.HasKey("WorkspaceId", "ChunkId");
+
+                    b.HasIndex("LastReferencedAt");
+
+                    b.ToTable("chunks", (string)null);
+                });
+
+            modelBuilder.Entity("HeadyMe.Sync.Domain.FileEntry", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("CurrentVersionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("current_version_id");
+
+                    b.Property<bool>("Deleted")
+                        .HasColumnType("boolean")
+                        .HasColumnName("deleted");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<string>("Path")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("path");
+
+                    b.Property<string>("PathKey")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("path_key");
+
+                    b.Property<bool>("Purged")
+                        .HasColumnType("boolean")
+                        .HasColumnName("purged");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("bigint")
+                        .HasColumnName("size");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId", "PathKey")
+                        .IsUnique();
+
+                    b.HasIndex("WorkspaceId", "Seq");
+
+                    b.ToTable("file_entries", (string)null);
+                });
+
+            modelBuilder.Entity("HeadyMe.Sync.Domain.FileVersion", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.PrimitiveCollection<string[]>("ChunkIds")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("chunk_ids");
+
+                    b.Property<string>("ContentHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("content_hash");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid>("CreatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("created_by");
+
+                    b.Property<string>("Device")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("device");
+
+                    b.Property<Guid>("FileId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("file_id");
+
+                    b.Property<int>("Mode")
+                        .HasColumnType("integer")
+                        .HasColumnName("mode");
+
+                    b.Property<DateTimeOffset>("ModifiedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("modified_at");
+
+                    b.Property<string>("Path")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("path");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("bigint")
+                        .HasColumnName("size");
+
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkspaceId");
+
+                    b.HasIndex("FileId", "Seq");
+
+                    b.ToTable("file_versions", (string)null);
+                });
+
+            modelBuilder.Entity("HeadyMe.Sync.Domain.Folder", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("Key")
+                        .HasColumnType("text")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Path")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("path");
+
+                    b.HasKey("WorkspaceId", "Key");
+
+                    b.ToTable("folders", (string)null);
+                });
+
+            modelBuilder.Entity("HeadyMe.Sync.Domain.KekVersion", b =>
+                {
+                    b.Property<int>("Version")
+                        .HasColumnType("integer")
+                        .HasColumnName("version");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("RetiredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("retired_at");
+
+                    b.Property<byte[]>("WrappedKey")
+                        .HasColumnType("bytea")
+                        .HasColumnName("wrapped_key");
+
+                    b.HasKey("Version");
+
+                    b.ToTable("kek_versions", (string)null);
+                });
+
             modelBuilder.Entity("HeadyMe.Sync.Domain.Workspace", b =>
                 {
                     b.Property<Guid>("Id")
@@ -29,9 +240,21 @@ namespace HeadyMe.Sync.Infrastructure.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<long>("ChangeSeq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("change_seq");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<int?>("KeepDays")
+                        .HasColumnType("integer")
+                        .HasColumnName("keep_days");
+
+                    b.Property<int?>("KeepVersions")
+                        .HasColumnType("integer")
+                        .HasColumnName("keep_versions");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -49,12 +272,46 @@ namespace HeadyMe.Sync.Infrastructure.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("owner_id");
 
+                    b.Property<long>("UsedBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("used_bytes");
+
                     b.HasKey("Id");
 
                     b.HasIndex("OwnerId", "NormalizedName")
                         .IsUnique();
 
                     b.ToTable("workspaces", (string)null);
+                });
+
+            modelBuilder.Entity("HeadyMe.Sync.Domain.WorkspaceKey", b =>
+                {
+                    b.Property<Guid>("WorkspaceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("integer")
+                        .HasColumnName("version");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("KekVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("kek_version");
+
+                    b.Property<byte[]>("WrappedKey")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("wrapped_key");
+
+                    b.HasKey("WorkspaceId", "Version");
+
+                    b.HasIndex("KekVersion");
+
+                    b.ToTable("workspace_keys", (string)null);
                 });
 
             modelBuilder.Entity("HeadyMe.Sync.Domain.WorkspaceMember", b =>
@@ -85,6 +342,57 @@ namespace HeadyMe.Sync.Infrastructure.Migrations
                         {
                             t.HasCheckConstraint("ck_workspace_members_role", "role IN ('owner', 'editor', 'viewer')");
                         });
+                });
+
+            modelBuilder.Entity("HeadyMe.Sync.Domain.Chunk", b =>
+                {
+                    b.HasOne("HeadyMe.Sync.Domain.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("HeadyMe.Sync.Domain.FileEntry", b =>
+                {
+                    b.HasOne("HeadyMe.Sync.Domain.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("HeadyMe.Sync.Domain.FileVersion", b =>
+                {
+                    b.HasOne("HeadyMe.Sync.Domain.FileEntry", null)
+                        .WithMany()
+                        .HasForeignKey("FileId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("HeadyMe.Sync.Domain.Folder", b =>
+                {
+                    b.HasOne("HeadyMe.Sync.Domain.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("HeadyMe.Sync.Domain.WorkspaceKey", b =>
+                {
+                    b.HasOne("HeadyMe.Sync.Domain.KekVersion", null)
+                        .WithMany()
+                        .HasForeignKey("KekVersion")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("HeadyMe.Sync.Domain.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("HeadyMe.Sync.Domain.WorkspaceMember", b =>
