@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Certificate;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -62,6 +63,24 @@ public static partial class MeshAuthentication
                     context.Principal = principal;
                     context.Success();
                     return Task.CompletedTask;
+                },
+                // The handler's own challenge is a bare 403; say what is missing, as a problem (RFC 7807).
+                OnChallenge = async context =>
+                {
+                    context.HandleResponse();
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                    {
+                        HttpContext = context.HttpContext,
+                        ProblemDetails =
+                        {
+                            Status = StatusCodes.Status401Unauthorized,
+                            Title = "Unauthorized",
+                            Detail = context.HttpContext.Connection.ClientCertificate is null
+                                ? "A client certificate issued by the internal CA is required."
+                                : "The client certificate was not accepted (see the service log for the reason).",
+                        },
+                    });
                 },
                 OnAuthenticationFailed = context =>
                 {

@@ -163,8 +163,8 @@ public sealed class CertificateAuthorityTests(CaFixture ca) : IClassFixture<CaFi
         using var client = ca.Client();
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var response = await client.PostAsJsonAsync(MeshProtocol.RenewPath, new RenewCertificateRequest(CaFixture.Csr(key)));
-        Assert.False(response.IsSuccessStatusCode);
-        Assert.Contains(response.StatusCode, new[] { HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden });
+        var problem = await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Contains("client certificate", problem.GetProperty("detail").GetString());
     }
 
     [Fact]
