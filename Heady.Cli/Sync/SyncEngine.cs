@@ -342,6 +342,7 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
         var failuresBefore = report.Failed.Count;
         var changes = latest.Values.OrderBy(c => c.Seq).ToList();
         var downloads = new List<(ChangeInfo Change, string Target)>();
+        var deletions = new List<(string Path, string Target)>();
         foreach (var change in changes)
         {
             ct.ThrowIfCancellationRequested();
@@ -370,8 +371,10 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
 
                 if (localUnchanged)
                 {
-                    File.Delete(target);
-                    report.DeletedLocally.Add(change.Path);
+                    // After the downloads: a file renamed elsewhere arrives as delete + create, and the new name's
+                    // chunks are then still here to copy instead of download.
+                    deletions.Add((change.Path, target));
+                    continue;
                 }
                 else if (local is not null)
                 {
@@ -433,9 +436,37 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
             progress.EndTransfer();
         }
 
+        foreach (var (path, target) in deletions)
+        {
+            var record = state.Get(path);
+            var local = Scanner.StatFile(root, target);
+            if (record is not null && local is not null && (local.Size != record.Size || local.MtimeTicks != record.MtimeTicks || local.Inode != record.Inode))
+            {
+                report.Conflicts.Add($"{path}: deleted elsewhere but edited here; your edit is kept (uploaded on the next push)");
+            }
+            else if (local is not null)
+            {
+                File.Delete(target);
+                RemoveEmptyFolders(Path.GetDirectoryName(target)!);
+                report.DeletedLocally.Add(path);
+            }
+
+            state.Delete(path);
+        }
+
         if (report.Failed.Count == failuresBefore)
         {
             state.Cursor = newCursor; // only when everything up to it is applied: a failed file is retried next run
+        }
+    }
+
+    /// <summary>Folders emptied by remote deletions go too (up to, not including, the root); empty folders are not synced.</summary>
+    private void RemoveEmptyFolders(string dir)
+    {
+        while (dir.Length > root.Length && dir.StartsWith(root, StringComparison.Ordinal) && Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any())
+        {
+            Directory.Delete(dir);
+            dir = Path.GetDirectoryName(dir)!;
         }
     }
 
