@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using Heady.Cli.Api;
 using Heady.Cli.Sync;
-using HeadyClouds.Sync.Core.Protocol;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -100,95 +99,26 @@ internal static class FolderSync
         return result!;
     }
 
-    /// <summary>
-    /// Watch mode: a sync, then wait for whichever comes first: a local change (FileSystemWatcher, debounced 1 s), a
-    /// remote change (the change feed's long poll), or the periodic rescan (events can be lost: watcher buffer
-    /// overflows, changes while asleep).
-    /// </summary>
     private static async Task<int> WatchAsync(HeadyApiClient api, LocalState state, SyncEngine engine, Guid workspace, string root, bool json, TimeSpan rescan, CancellationToken ct)
     {
-        using var wake = new SemaphoreSlim(0);
-        using var watcher = new FileSystemWatcher(root) { IncludeSubdirectories = true, InternalBufferSize = 64 * 1024 };
-        void OnLocal(string? fullPath)
-        {
-            if (fullPath is null || !fullPath.Contains($"{Path.DirectorySeparatorChar}{LocalPaths.StateFolder}", StringComparison.Ordinal))
-            {
-                wake.Release();
-            }
-        }
-
-        watcher.Changed += (_, e) => OnLocal(e.FullPath);
-        watcher.Created += (_, e) => OnLocal(e.FullPath);
-        watcher.Deleted += (_, e) => OnLocal(e.FullPath);
-        watcher.Renamed += (_, e) => OnLocal(e.FullPath);
-        watcher.Error += (_, _) => OnLocal(null);
-        watcher.EnableRaisingEvents = true;
-
-        using var pollStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var poller = Task.Run(async () =>
-        {
-            while (!pollStop.IsCancellationRequested)
-            {
-                try
-                {
-                    var answer = await api.PollAsync(workspace, state.Cursor, SyncApi.DefaultPollSeconds, pollStop.Token);
-                    if (answer.Changes.Count > 0)
-                    {
-                        wake.Release();
-                        await Task.Delay(500, pollStop.Token); // let the sync advance the cursor
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                catch (CliException)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(5), pollStop.Token).ContinueWith(_ => { });
-                }
-            }
-        }, CancellationToken.None);
-
         if (!json)
         {
             AnsiConsole.MarkupLineInterpolated($"Watching [bold]{root}[/] (Ctrl+C to stop).");
         }
 
-        try
-        {
-            while (!ct.IsCancellationRequested)
+        var watcher = new FolderWatcher(api, engine, root, workspace, state.Cursor) { Rescan = rescan };
+        await watcher.RunAsync(
+            report =>
             {
-                try
+                if (report.HasChanges || report.Failed.Count > 0)
                 {
-                    var report = await engine.RunAsync(SyncDirection.Both, ct);
-                    if (report.HasChanges || report.Failed.Count > 0)
-                    {
-                        Print(report, json, root);
-                    }
-                }
-                catch (CliException e) when (!ct.IsCancellationRequested)
-                {
-                    // Offline or a server error: keep watching, retry at the next wake-up.
-                    await Console.Error.WriteLineAsync($"heady: {e.Message}");
+                    Print(report, json, root);
                 }
 
-                await wake.WaitAsync(rescan, ct);
-                await Task.Delay(TimeSpan.FromSeconds(1), ct); // debounce bursts of events
-                while (wake.CurrentCount > 0)
-                {
-                    await wake.WaitAsync(ct);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        finally
-        {
-            await pollStop.CancelAsync();
-            await poller;
-        }
-
+                return Task.CompletedTask;
+            },
+            error => Console.Error.WriteLineAsync($"heady: {error.Message}"),
+            ct);
         return ExitCodes.Ok;
     }
 
