@@ -18,6 +18,9 @@ public static class MeshClaims
     public const string SpiffeId = "heady:spiffe";
 
     public const string Serial = "heady:cert-serial";
+
+    /// <summary>The certificate's notAfter (Unix seconds): checked by the mesh policies on every request.</summary>
+    public const string NotAfter = "heady:cert-not-after";
 }
 
 /// <summary>
@@ -31,7 +34,13 @@ public static partial class MeshAuthentication
 
     public static AuthenticationBuilder AddMeshAuthentication(this IServiceCollection services, string trustDomain = SpiffeId.DefaultTrustDomain)
     {
-        var builder = services.AddAuthentication().AddCertificate(Scheme);
+        // Validation results are cached per certificate (a chain build per request costs more than the request);
+        // the policies re-check the certificate's expiry on every request, so a cached result never outlives it.
+        var builder = services.AddAuthentication().AddCertificate(Scheme).AddCertificateCache(cache =>
+        {
+            cache.CacheSize = 1024;
+            cache.CacheEntryExpiration = TimeSpan.FromMinutes(2);
+        });
         services.AddOptions<CertificateAuthenticationOptions>(Scheme).Configure<IMeshCredentials>((o, credentials) =>
         {
             o.AllowedCertificateTypes = CertificateTypes.Chained;
@@ -60,6 +69,7 @@ public static partial class MeshAuthentication
                     var identity = (ClaimsIdentity)principal.Identity!;
                     identity.AddClaim(new Claim(MeshClaims.SpiffeId, id.ToString()));
                     identity.AddClaim(new Claim(MeshClaims.Serial, context.ClientCertificate.SerialNumber));
+                    identity.AddClaim(new Claim(MeshClaims.NotAfter, new DateTimeOffset(context.ClientCertificate.NotAfter.ToUniversalTime()).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
                     context.Principal = principal;
                     context.Success();
                     return Task.CompletedTask;
@@ -113,13 +123,23 @@ public static partial class MeshAuthentication
         .RequireClaim(HeadyClaims.Kind, "service")
         .RequireClaim(MeshClaims.SpiffeId)
         .RequireClaim(ClaimTypes.NameIdentifier, services)
+        .RequireAssertion(CertificateStillValid)
         .Build();
 
     /// <summary>Any workload with a valid mesh certificate.</summary>
     public static AuthorizationPolicy AnyWorkloadPolicy() => new AuthorizationPolicyBuilder(Scheme)
         .RequireAuthenticatedUser()
         .RequireClaim(MeshClaims.SpiffeId)
+        .RequireAssertion(CertificateStillValid)
         .Build();
+
+    /// <summary>
+    /// A connection keeps the certificate of its handshake and validation results are cached, so expiry is checked
+    /// here, per request.
+    /// </summary>
+    private static bool CertificateStillValid(AuthorizationHandlerContext context) =>
+        long.TryParse(context.User.FindFirstValue(MeshClaims.NotAfter), System.Globalization.CultureInfo.InvariantCulture, out var notAfter)
+        && DateTimeOffset.FromUnixTimeSeconds(notAfter) > TimeProvider.System.GetUtcNow();
 
     [LoggerMessage(1, LogLevel.Warning, "Rejected mTLS peer: {Reason}")]
     private static partial void LogRejected(ILogger logger, string reason);

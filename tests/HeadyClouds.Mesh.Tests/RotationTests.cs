@@ -101,6 +101,40 @@ public sealed class RotationTests(ShortLivedCaFixture ca) : IClassFixture<ShortL
     }
 
     [Fact]
+    public async Task ExpiredCertificate_OnAnOpenConnection_IsRefused()
+    {
+        // Validation results are cached and a connection keeps its handshake's certificate: once the certificate has
+        // expired, requests on the same, still open connection must be refused.
+        await using var server = await MeshWorkloadServer.StartAsync(ca, "heady-me-sync", await ca.MintJoinTokenAsync("heady-me-sync"));
+        using var certificate = await ca.EnrollAsync("gateway");
+        var connections = 0;
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = 1,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            ConnectCallback = async (context, token) =>
+            {
+                Interlocked.Increment(ref connections);
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                await socket.ConnectAsync(context.DnsEndPoint, token);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        }.ConfigureMeshClient(new StaticMeshCredentials(certificate, ca.TrustBundle), "heady-me-sync");
+        using var client = new HttpClient(handler) { BaseAddress = server.BaseAddress };
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/whoami")).StatusCode);
+
+        while (DateTime.UtcNow <= certificate.NotAfter.ToUniversalTime().AddSeconds(1))
+        {
+            await Task.Delay(200);
+        }
+
+        using var late = await client.GetAsync("/api/whoami");
+        Assert.Equal(HttpStatusCode.Unauthorized, late.StatusCode);
+        Assert.Equal(1, connections);
+    }
+
+    [Fact]
     public async Task Renewal_HappensBetween50And70PercentOfTheLifetime()
     {
         var identity = new WorkloadIdentity(Options.Create(new MeshOptions
