@@ -3,6 +3,7 @@ using Heady.Cli.Config;
 namespace Heady.Cli.Tests.Local;
 
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Collection(ProcessWide.Name)]
 public class CliConfigTests
 {
     [Fact]
