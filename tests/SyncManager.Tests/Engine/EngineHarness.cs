@@ -156,7 +156,10 @@ public sealed class EngineInstance : IAsyncDisposable
         configure?.Invoke(collection);
         services = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
         Engine = services.GetRequiredService<JobEngine>();
+        Metrics = services.GetRequiredService<JobMetrics>();
     }
+
+    public JobMetrics Metrics { get; }
 
     public JobEngine Engine { get; }
 

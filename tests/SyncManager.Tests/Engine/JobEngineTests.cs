@@ -288,6 +288,66 @@ public sealed class JobEngineTests
         Assert.Equal(T0.AddMinutes(65), (await db.JobDefinitions.AsNoTracking().SingleAsync(d => d.Id == definition.Id)).NextRunAt);
     }
 
+    [Fact]
+    public async Task MetricsReportQueueDepthOldestPendingDeadLettersAndDurations()
+    {
+        await using var database = await JobDatabase.CreateAsync();
+        var ledger = new Ledger();
+        var time = new FakeTimeProvider(T0);
+        var failing = await database.AddDefinitionAsync(T0, mode: "permanent");
+        var ok = await database.AddDefinitionAsync(T0);
+        await database.EnqueueAsync(failing, T0);
+        await database.EnqueueAsync(ok, T0.AddSeconds(30), 3);
+        await using var a = new EngineInstance(database, "replica-a", time, ledger);
+        var durations = new List<(double Value, string Outcome)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == JobMetrics.MeterName && instrument.Name == "heady.jobs.duration")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            // The listener sees every engine in the process: keep this class's test type only (its tests run one at a time).
+            string? type = null, outcome = null;
+            foreach (var tag in tags)
+            {
+                type = tag.Key == "job.type" ? (string?)tag.Value : type;
+                outcome = tag.Key == "job.outcome" ? (string?)tag.Value : outcome;
+            }
+
+            if (type == TestHandler.TypeName)
+            {
+                lock (durations)
+                {
+                    durations.Add((value, outcome!));
+                }
+            }
+        });
+        listener.Start();
+        var metrics = a.Metrics;
+
+        time.SetUtcNow(T0.AddSeconds(100));
+        await using (var db = database.NewContext())
+        {
+            var before = await metrics.SampleAsync(db, time.GetUtcNow(), CancellationToken.None);
+            Assert.Equal(new QueueSnapshot(4, 100, 0, 0, 0), before);
+        }
+
+        Assert.True(await a.Engine.ProcessNextAsync(CancellationToken.None)); // the oldest: the permanent failure
+        await using (var db = database.NewContext())
+        {
+            var after = await metrics.SampleAsync(db, time.GetUtcNow(), CancellationToken.None);
+            Assert.Equal(new QueueSnapshot(3, 70, 1, 0, 0), after);
+        }
+
+        Assert.Equal("dead", Assert.Single(durations).Outcome);
+    }
+
     private static async Task WaitForAsync(Func<Task<bool>> condition)
     {
         // Waits for the worker's asynchronous heartbeat to land (bounded so a broken engine fails instead of hanging).
