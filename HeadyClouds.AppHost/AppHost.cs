@@ -41,6 +41,9 @@ var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.Monorepo
     .WithReference(objectStore).WaitFor(objectStore)
     .WaitForCompletion(monorepoMigrations);
 
+// SyncManager's jobs call internal endpoints of both (declared after it, so referenced here; no WaitFor: jobs retry).
+syncManager.WithReference(headyMe).WithReference(monorepo);
+
 // The only resource reachable from outside: HTTPS (TLS 1.3) and an HTTP endpoint that only redirects.
 builder.AddProject<Projects.Gateway_Yarp>(ResourceNames.Gateway)
     .WithEnvironment("Identity__SigningKey", identitySigningKey)
