@@ -23,6 +23,12 @@ public sealed class CertificateAuthorityOptions
     /// <summary>Lifetime of join tokens minted through the operator API when the request does not say.</summary>
     public TimeSpan JoinTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Optional: where the CA writes its trust bundle (PEM, public) at start and after every rollover, for whoever must
+    /// trust it before talking to it (the AppHost's <c>Mesh:TrustAnchors</c>, the data tier's CA file).
+    /// </summary>
+    public string? TrustBundlePath { get; set; }
+
     public Pkcs11Settings Pkcs11 { get; set; } = new();
 
     /// <summary>INSECURE development fallback: CA keys in memory. Logs a warning at every start.</summary>

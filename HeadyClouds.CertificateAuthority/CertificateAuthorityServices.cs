@@ -77,6 +77,12 @@ public static class CertificateAuthorityServices
                 logger.LogInformation("CA signing key in PKCS#11 token '{Token}' ({Module})", o.Pkcs11.TokenLabel, o.Pkcs11.ModulePath);
             }
 
+            if (!string.IsNullOrWhiteSpace(o.TrustBundlePath))
+            {
+                WriteBundle(o.TrustBundlePath);
+                authority.BundleChanged += () => WriteBundle(o.TrustBundlePath);
+            }
+
             var active = authority.Active();
             logger.LogInformation("Active CA generation {Generation}, serial {Serial}, valid until {NotAfter:o}; leaf lifetime {Lifetime}",
                 active.Number, active.Certificate.SerialNumber, active.Certificate.NotAfter.ToUniversalTime(), o.LeafLifetime);
@@ -84,5 +90,16 @@ public static class CertificateAuthorityServices
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        /// <summary>Temp file and rename, so a reader never sees half a bundle.</summary>
+        private void WriteBundle(string path)
+        {
+            var full = Path.GetFullPath(path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            var temp = full + ".tmp";
+            File.WriteAllText(temp, string.Concat(authority.TrustBundle().Select(c => c.ExportCertificatePem() + "\n")));
+            File.Move(temp, full, overwrite: true);
+            logger.LogInformation("Trust bundle written to {Path}", full);
+        }
     }
 }

@@ -58,6 +58,7 @@ public class CaFixture : IAsyncLifetime
         {
             ["urls"] = "https://127.0.0.1:0",
             ["CertificateAuthority:StatePath"] = Path.Combine(StateDirectory, "ca.db"),
+            ["CertificateAuthority:TrustBundlePath"] = Path.Combine(StateDirectory, "trust-bundle.pem"),
             ["CertificateAuthority:LeafLifetime"] = LeafLifetime.ToString("c"),
             ["CertificateAuthority:ClockSkew"] = "00:00:00.200",
             ["CertificateAuthority:OperatorToken"] = OperatorToken,

@@ -61,6 +61,12 @@ public sealed class LifecycleTests(IsolatedCaFixture ca) : IClassFixture<Isolate
             Assert.Equal(old.Certificate.SerialNumber, bundle.ActiveSerial);
         }
 
+        // The bundle file (for the AppHost and the data tier) follows the rollover too.
+        var file = new X509Certificate2Collection();
+        file.ImportFromPemFile(Path.Combine(ca.StateDirectory, "trust-bundle.pem"));
+        Assert.Equal(ca.TrustBundle.Select(c => c.Thumbprint).Order(), file.Select(c => c.Thumbprint).Order());
+        Assert.Equal(2, file.Count);
+
         // Published, not yet signing: a certificate issued now still comes from the old CA.
         using (var early = await ca.EnrollAsync("syncmanager"))
         {

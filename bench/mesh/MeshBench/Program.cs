@@ -6,7 +6,7 @@ using HeadyClouds.CertificateAuthority.Domain;
 using HeadyClouds.ServiceDefaults.Mesh;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
-// Usage: MeshBench [seconds-per-run=10] [concurrency=8]
+// Usage: MeshBench [seconds-per-run=10] [concurrency=8] [rounds=3]
 var seconds = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 10;
 var concurrency = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8;
 
@@ -93,17 +93,44 @@ async Task<(double Rps, double P50, double P99, long Count)> RunAsync(HttpClient
 }
 
 var duration = TimeSpan.FromSeconds(seconds);
-Console.WriteLine($"# mesh benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent workers, {seconds} s per run, loopback, client and server in one process");
-Console.WriteLine($"{"run",-58} {"req/s",10} {"p50 ms",8} {"p99 ms",8} {"requests",9}");
-void Print(string name, (double Rps, double P50, double P99, long Count) r) =>
-    Console.WriteLine($"{name,-58} {r.Rps,10:F0} {r.P50,8:F3} {r.P99,8:F3} {r.Count,9}");
+var rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
+var scenarios = new (string Name, bool Tls, bool Reuse, Uri Url, int Workers)[]
+{
+    ("plain HTTP/1.1, keep-alive", false, true, new Uri(plain, "/api/ping"), concurrency),
+    ("mTLS 1.3, keep-alive", true, true, new Uri(mtls, "/api/ping"), concurrency),
+    ("mTLS 1.3, keep-alive, RequireCaller(gateway)", true, true, new Uri(mtls, "/api/ping-authz"), concurrency),
+    ("plain HTTP, new connection per request (1 worker)", false, false, new Uri(plain, "/api/ping"), 1),
+    ("mTLS, new connection, resumption allowed (1 worker)", true, false, new Uri(mtls, "/api/ping"), 1),
+    ("mTLS, new connection, full handshake (1 worker)", true, false, new Uri(fullHandshake, "/api/ping"), 1),
+    ($"mTLS, full handshake per request ({concurrency} workers)", true, false, new Uri(fullHandshake, "/api/ping"), concurrency),
+};
 
-using (var c = Client(tls: false, reuse: true)) Print("plain HTTP/1.1, keep-alive", await RunAsync(c, new Uri(plain, "/api/ping"), concurrency, duration));
-using (var c = Client(tls: true, reuse: true)) Print("mTLS 1.3, keep-alive", await RunAsync(c, new Uri(mtls, "/api/ping"), concurrency, duration));
-using (var c = Client(tls: true, reuse: true)) Print("mTLS 1.3, keep-alive, RequireCaller(gateway)", await RunAsync(c, new Uri(mtls, "/api/ping-authz"), concurrency, duration));
-using (var c = Client(tls: false, reuse: false)) Print("plain HTTP, new connection per request (1 worker)", await RunAsync(c, new Uri(plain, "/api/ping"), 1, duration));
-using (var c = Client(tls: true, reuse: false)) Print("mTLS, new connection per request, resumption allowed (1 worker)", await RunAsync(c, new Uri(mtls, "/api/ping"), 1, duration));
-using (var c = Client(tls: true, reuse: false)) Print("mTLS, new connection per request, full handshake (1 worker)", await RunAsync(c, new Uri(fullHandshake, "/api/ping"), 1, duration));
-using (var c = Client(tls: true, reuse: false)) Print($"mTLS, full handshake per request ({concurrency} workers)", await RunAsync(c, new Uri(fullHandshake, "/api/ping"), concurrency, duration));
+Console.WriteLine($"# mesh benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent workers, {seconds} s per run, {rounds} interleaved rounds (median shown), loopback, client and server in one process");
+var results = scenarios.Select(_ => new List<(double Rps, double P50, double P99, long Count)>()).ToArray();
+for (var round = 0; round < rounds; round++)
+{
+    for (var i = 0; i < scenarios.Length; i++)
+    {
+        using var client = Client(scenarios[i].Tls, scenarios[i].Reuse);
+        results[i].Add(await RunAsync(client, scenarios[i].Url, scenarios[i].Workers, duration));
+    }
+}
+
+static double Median(IEnumerable<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted[sorted.Length / 2];
+}
+
+Console.WriteLine($"{"run",-58} {"req/s",10} {"p50 ms",8} {"p99 ms",8} {"requests",9}");
+for (var i = 0; i < scenarios.Length; i++)
+{
+    var r = results[i];
+    Console.WriteLine($"{scenarios[i].Name,-58} {Median(r.Select(x => x.Rps)),10:F0} {Median(r.Select(x => x.P50)),8:F3} {Median(r.Select(x => x.P99)),8:F3} {r.Sum(x => x.Count),9}");
+}
+
+var plainNew = Median(results[3].Select(x => x.P50));
+var fullNew = Median(results[5].Select(x => x.P50));
+Console.WriteLine($"full mTLS handshake cost (p50 new-connection mTLS minus plain): {fullNew - plainNew:F3} ms");
 
 await app.StopAsync();
