@@ -22,7 +22,15 @@ public static class StreamChunker
     {
         ArgumentNullException.ThrowIfNull(stream);
         options ??= ChunkerOptions.Default;
-        var buffer = ArrayPool<byte>.Shared.Rent(options.MaxSize * 2);
+        // Small files (most of a folder) get a small buffer: a 16 MiB one per 4 KiB file would dominate the cost.
+        var fullSize = options.MaxSize * 2;
+        var initialSize = fullSize;
+        if (stream.CanSeek && stream.Length - stream.Position + 1 < fullSize)
+        {
+            initialSize = (int)Math.Max(stream.Length - stream.Position + 1, 4096);
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(initialSize);
         try
         {
             var start = 0; // first unconsumed byte in buffer
@@ -39,6 +47,15 @@ public static class StreamChunker
                         Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
                         end -= start;
                         start = 0;
+                    }
+
+                    if (end == buffer.Length && buffer.Length < fullSize)
+                    {
+                        // The stream is longer than it said (it grew): continue with a full-size buffer.
+                        var larger = ArrayPool<byte>.Shared.Rent(fullSize);
+                        Buffer.BlockCopy(buffer, 0, larger, 0, end);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
                     }
 
                     while (end < buffer.Length)

@@ -139,6 +139,33 @@ public class FastCdcTests
         Assert.Equal(expected, actual);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(100)]
+    [InlineData(8191)]
+    [InlineData(8192)]
+    [InlineData(8193)]
+    [InlineData(70_000)]
+    public async Task Seekable_streams_with_small_buffers_equal_span_chunking(int length)
+    {
+        var data = TestData.Bytes(length, 9);
+        var actual = await StreamChunker.ChunkListAsync(new MemoryStream(data), Small);
+        Assert.Equal(FastCdc.Chunk(data, Small), actual);
+    }
+
+    [Fact]
+    public async Task A_stream_longer_than_it_claims_is_still_chunked_like_the_span()
+    {
+        var data = TestData.Bytes(100_000, 10);
+        var actual = await StreamChunker.ChunkListAsync(new UnderstatedLengthStream(data, claimedLength: 1000), Small);
+        Assert.Equal(FastCdc.Chunk(data, Small), actual);
+    }
+
+    private sealed class UnderstatedLengthStream(byte[] data, long claimedLength) : MemoryStream(data)
+    {
+        public override long Length => claimedLength;
+    }
+
     [Fact]
     public async Task Stream_chunking_with_default_options_equals_span_chunking()
     {
