@@ -19,6 +19,9 @@ public static class MeshClaims
 
     public const string Serial = "heady:cert-serial";
 
+    /// <summary>On a forwarded end user: the SPIFFE ID of the mTLS peer that forwarded it (the gateway).</summary>
+    public const string ForwardedBy = "heady:forwarded-by";
+
     /// <summary>The certificate's notAfter (Unix seconds): checked by the mesh policies on every request.</summary>
     public const string NotAfter = "heady:cert-not-after";
 }

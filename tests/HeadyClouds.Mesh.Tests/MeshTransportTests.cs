@@ -145,6 +145,56 @@ public sealed class MeshTransportTests(MeshServiceFixture mesh) : IClassFixture<
     }
 
     [Fact]
+    public async Task ForwardedUser_IsAcceptedOnlyFromTheGateway()
+    {
+        var user = new HeadyClouds.ServiceDefaults.Identity.CallerIdentity(
+            HeadyClouds.ServiceDefaults.Identity.CallerKind.User, Guid.NewGuid().ToString(), "alice", ["user"], ["workspaces:read"]);
+        var key = System.Text.Encoding.UTF8.GetBytes(MeshWorkloadServer.SigningKey);
+        var assertion = HeadyClouds.ServiceDefaults.Identity.IdentityAssertion.Create(user, key, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1));
+
+        async Task<HttpResponseMessage> SendAsync(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string? identity)
+        {
+            using var client = mesh.Client(certificate);
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/user/me");
+            if (identity is not null)
+            {
+                request.Headers.TryAddWithoutValidation("X-Heady-Identity", identity);
+            }
+
+            return await client.SendAsync(request);
+        }
+
+        using (var viaGateway = await SendAsync(mesh.Gateway, assertion))
+        {
+            Assert.Equal(HttpStatusCode.OK, viaGateway.StatusCode);
+            var json = await viaGateway.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("alice", json.GetProperty("name").GetString());
+            Assert.Equal("spiffe://headyclouds.internal/service/gateway", json.GetProperty("forwardedBy").GetString());
+        }
+
+        var before = mesh.Server.Hits;
+        // The same valid assertion from another certified service: refused.
+        using (var viaMonorepo = await SendAsync(mesh.MonorepoSync, assertion))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, viaMonorepo.StatusCode);
+        }
+
+        // From the gateway, but forged (signed with another key) or missing: refused.
+        var forged = HeadyClouds.ServiceDefaults.Identity.IdentityAssertion.Create(user, System.Text.Encoding.UTF8.GetBytes(new string('k', 48)), DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1));
+        using (var forgedViaGateway = await SendAsync(mesh.Gateway, forged))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, forgedViaGateway.StatusCode);
+        }
+
+        using (var noUser = await SendAsync(mesh.Gateway, null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, noUser.StatusCode);
+        }
+
+        Assert.Equal(before, mesh.Server.Hits);
+    }
+
+    [Fact]
     public async Task Client_RefusesAServerFromAnotherCa()
     {
         // A server with a perfectly shaped certificate for heady-me-sync, from another CA.

@@ -38,6 +38,9 @@ public sealed class MeshWorkloadServer : IAsyncDisposable
 
     public int ProbePort { get; }
 
+    /// <summary>The identity-assertion key this server accepts forwarded users with.</summary>
+    public const string SigningKey = "mesh-tests-identity-signing-key-0123456789abcdef";
+
     public static async Task<MeshWorkloadServer> StartAsync(CaFixture ca, string service, string joinToken, TimeSpan? clientConnectionLifetime = null)
     {
         var probePort = FreePort();
@@ -51,10 +54,12 @@ public sealed class MeshWorkloadServer : IAsyncDisposable
             ["Mesh:TrustAnchors"] = ca.TrustBundlePem,
             ["Mesh:ProbePort"] = probePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Mesh:PooledConnectionLifetime"] = (clientConnectionLifetime ?? TimeSpan.FromMinutes(5)).ToString("c"),
+            ["Identity:SigningKey"] = SigningKey,
             ["Logging:LogLevel:Default"] = "Warning",
         });
         builder.AddServiceDefaults();
         builder.AddMeshIdentity();
+        builder.AddGatewayForwardedIdentity();
         builder.Services.AddAuthorization();
         var app = builder.Build();
         var server = new MeshWorkloadServer(app, probePort);
@@ -72,6 +77,13 @@ public sealed class MeshWorkloadServer : IAsyncDisposable
                 clientSerial = context.Connection.ClientCertificate?.SerialNumber,
             });
         });
+        // Like a user-facing endpoint behind the gateway: the end user, forwarded by the gateway's mTLS connection.
+        app.MapGroup("/user").RequireAuthorization(GatewayForwardedIdentityExtensions.ForwardedUserPolicy("workspaces:read")).MapGet("/me", (ClaimsPrincipal user) =>
+        {
+            Interlocked.Increment(ref server.hits);
+            return TypedResults.Ok(new { name = user.FindFirstValue(ClaimTypes.Name), forwardedBy = user.FindFirstValue(MeshClaims.ForwardedBy) });
+        });
+
         // Like a maintenance endpoint: only SyncManager.
         app.MapGroup("/internal").RequireCaller("syncmanager").MapPost("/maintenance", () =>
         {
