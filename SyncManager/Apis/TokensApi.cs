@@ -140,12 +140,11 @@ public static class TokensApi
             return Problems.NotFound($"Token {id} was not found.");
         }
 
-        if (token.RevokedAt is null)
+        var newlyRevoked = token.RevokedAt is null;
+        if (newlyRevoked)
         {
             token.RevokedAt = time.GetUtcNow();
             await db.SaveChangesAsync(ct);
-            await audit.AppendAsync(new AuditRecord(AuditingAuthorizationResultHandler.ActorOf(caller), AuditLog.SyncManagerService, "token.revoked",
-                $"token:{token.Id}", new { userId = token.UserId, token.Name, token.Prefix }), ct);
         }
 
         // Drop the gateway's cached answer so the revocation takes effect now, not when the cache entry expires.
@@ -160,6 +159,13 @@ public static class TokensApi
         {
             loggers.CreateLogger(typeof(TokensApi)).LogWarning(e,
                 "Token {TokenId} is revoked but its cached introspection could not be evicted; it expires with the cache TTL", id);
+        }
+
+        // Audited after the eviction, so recording it never delays the revocation taking effect.
+        if (newlyRevoked)
+        {
+            await audit.AppendAsync(new AuditRecord(AuditingAuthorizationResultHandler.ActorOf(caller), AuditLog.SyncManagerService, "token.revoked",
+                $"token:{token.Id}", new { userId = token.UserId, token.Name, token.Prefix }), ct);
         }
 
         return TypedResults.NoContent();
