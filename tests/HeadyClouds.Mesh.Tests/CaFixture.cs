@@ -179,6 +179,13 @@ public sealed class IsolatedCaFixture : CaFixture
         [new($"CertificateAuthority:JoinTokens:{ConfiguredService}", ConfiguredJoinToken)];
 }
 
+/// <summary>The development fallback: software CA key behind the explicit insecure flag.</summary>
+public sealed class InsecureCaFixture : CaFixture
+{
+    protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings =>
+        [new("CertificateAuthority:InsecureSoftwareKey", "true"), new("CertificateAuthority:Pkcs11:TokenLabel", "")];
+}
+
 /// <summary>A CA issuing certificates of a few seconds, for renewal and rotation.</summary>
 public sealed class ShortLivedCaFixture : CaFixture
 {
