@@ -23,6 +23,9 @@ public static class WorkspaceSyncApi
     private const int DefaultListLimit = 1000;
     private const int MaxListLimit = 5000;
 
+    /// <summary>Chunks fetched ahead while streaming a file (at most 8 MiB each).</summary>
+    private const int ReadAhead = 4;
+
     public static IEndpointRouteBuilder MapSyncApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/workspaces/{id:guid}")
@@ -319,12 +322,21 @@ public static class WorkspaceSyncApi
             response.Headers.ContentRange = $"bytes {start}-{end}/{total}";
         }
 
+        // Read ahead a few chunks so the object store's latency overlaps the response's writes.
+        var ahead = new Queue<Task<byte[]>>();
+        var next = 1;
         for (var i = 0; i < wanted.Length; i++)
         {
+            while (ahead.Count < ReadAhead && next < wanted.Length)
+            {
+                var chunk = wanted[next++];
+                ahead.Enqueue(chunks.ReadObjectAsync(id, chunk.Id, objects[chunk.Id].ObjectKey, ct));
+            }
+
             byte[] data;
             try
             {
-                data = i == 0 ? first! : await chunks.ReadObjectAsync(id, wanted[i].Id, objects[wanted[i].Id].ObjectKey, ct);
+                data = i == 0 ? first! : await ahead.Dequeue();
             }
             catch (ChunkIntegrityException)
             {
