@@ -35,7 +35,7 @@ public sealed record ClaimedJob(Guid Id, Guid DefinitionId, string Type, string 
 /// lease; the running worker renews it by heartbeat; every write after the claim is fenced by (lease owner, attempt),
 /// so a worker whose lease expired and was taken over can neither renew nor complete. Expired leases are reaped back
 /// to pending (or dead when no attempts are left). All times come from the injected <see cref="TimeProvider"/>.
-/// See docs/decisions/0005-job-engine.md.
+/// See docs/decisions/0007-job-engine.md.
 /// </summary>
 public sealed class JobEngine(
     IServiceScopeFactory scopes,
