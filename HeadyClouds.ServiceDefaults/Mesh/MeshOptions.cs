@@ -38,6 +38,9 @@ public sealed class MeshOptions
     /// </summary>
     public int ProbePort { get; set; }
 
+    /// <summary>How long the first issuance keeps retrying while the CA cannot be reached.</summary>
+    public TimeSpan BootstrapTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>First retry delay after a failed renewal (doubles up to a tenth of the remaining lifetime).</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Http;
 
 namespace HeadyClouds.ServiceDefaults.Mesh;
 
@@ -13,9 +14,9 @@ public static class MeshServiceExtensions
 {
     /// <summary>
     /// Makes the service a mesh workload: its certificate from the internal CA (section <c>Mesh</c>), Kestrel on TLS 1.3
-    /// requiring and validating client certificates on every HTTPS endpoint, every HttpClient presenting the certificate
-    /// and validating servers against the internal CA, mTLS authentication (<see cref="MeshAuthentication.Scheme"/>) and,
-    /// with <c>Mesh:ProbePort</c>, a plain-HTTP port that serves only the health probes.
+    /// requiring and validating client certificates on every HTTPS endpoint, mTLS authentication
+    /// (<see cref="MeshAuthentication.Scheme"/>) and, with <c>Mesh:ProbePort</c>, a plain-HTTP port that serves only the
+    /// health probes. Internal HttpClients opt in with <see cref="UseMeshTransport"/>.
     /// </summary>
     public static TBuilder AddMeshIdentity<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -26,11 +27,20 @@ public static class MeshServiceExtensions
         builder.Services.AddSingleton<IMeshCredentials>(sp => sp.GetRequiredService<WorkloadIdentity>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkloadIdentity>());
         builder.Services.AddMeshKestrel(options.ProbePort, requireClientCertificate: true);
-        builder.Services.ConfigureHttpClientDefaults(http => http.ConfigurePrimaryHttpMessageHandler(sp =>
-            new SocketsHttpHandler().ConfigureMeshClient(sp.GetRequiredService<IMeshCredentials>(), pooledConnectionLifetime: options.PooledConnectionLifetime)));
         builder.Services.AddMeshAuthentication(options.TrustDomain);
         return builder;
     }
+
+    /// <summary>
+    /// This client calls a mesh service: it presents the workload certificate and accepts only a server certified by the
+    /// internal CA (and, when given, only <paramref name="expectedService"/>). Opt-in per client rather than for every
+    /// HttpClient: the OTLP exporter, the object store and external endpoints must keep the system trust store.
+    /// </summary>
+    public static IHttpClientBuilder UseMeshTransport(this IHttpClientBuilder http, string? expectedService = null) =>
+        http.ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler().ConfigureMeshClient(
+            sp.GetRequiredService<IMeshCredentials>(),
+            expectedService,
+            sp.GetService<IOptions<MeshOptions>>()?.Value.PooledConnectionLifetime ?? new MeshOptions().PooledConnectionLifetime));
 
     /// <summary>
     /// Kestrel's HTTPS endpoints on mesh TLS, and the probe port (if any) limited to the probes. The probe port must be

@@ -53,7 +53,22 @@ public sealed partial class WorkloadIdentity : IMeshCredentials, IHostedService,
         }
 
         trustBundle = ParseBundle([options.ReadTrustAnchors()]);
-        await RequestAsync(renew: false, cancellationToken);
+        // The CA may still be starting: retry while it cannot be reached (never after it answered; a refusal is final).
+        var deadline = time.GetUtcNow() + options.BootstrapTimeout;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await RequestAsync(renew: false, cancellationToken);
+                break;
+            }
+            catch (HttpRequestException e) when (e.StatusCode is null && e.InnerException is not System.Security.Authentication.AuthenticationException && time.GetUtcNow() < deadline)
+            {
+                LogBootstrapRetry(logger, e.Message, attempt + 1);
+                await Task.Delay(RenewalSchedule.RetryDelay(TimeSpan.FromMilliseconds(250), attempt, TimeSpan.FromSeconds(20)), time, cancellationToken);
+            }
+        }
+
         renewalLoop = Task.Run(() => RenewLoopAsync(stopping.Token), CancellationToken.None);
     }
 
@@ -176,6 +191,9 @@ public sealed partial class WorkloadIdentity : IMeshCredentials, IHostedService,
 
     [LoggerMessage(1, LogLevel.Information, "Workload certificate for {SpiffeId} installed: serial {Serial}, valid until {NotAfter:o}")]
     private static partial void LogInstalled(ILogger logger, string spiffeId, string serial, DateTimeOffset notAfter);
+
+    [LoggerMessage(3, LogLevel.Warning, "The CA is not reachable yet ({Reason}); first issuance attempt {Attempt} will be retried")]
+    private static partial void LogBootstrapRetry(ILogger logger, string reason, int attempt);
 
     [LoggerMessage(2, LogLevel.Error, "Renewing the workload certificate of {SpiffeId} failed (attempt {Attempt}); the current one expires at {NotAfter:o}")]
     private static partial void LogRenewalFailed(ILogger logger, Exception exception, string spiffeId, int attempt, DateTime notAfter);

@@ -189,5 +189,5 @@ public sealed class InsecureCaFixture : CaFixture
 /// <summary>A CA issuing certificates of a few seconds, for renewal and rotation.</summary>
 public sealed class ShortLivedCaFixture : CaFixture
 {
-    protected override TimeSpan LeafLifetime => TimeSpan.FromSeconds(6);
+    protected override TimeSpan LeafLifetime => TimeSpan.FromSeconds(10);
 }

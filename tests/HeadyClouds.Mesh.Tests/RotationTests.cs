@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace HeadyClouds.Mesh.Tests;
 
 /// <summary>
-/// Certificates of 6 seconds renewed at 50–70 % under steady load: no request may fail, and both sides must move to
+/// Certificates of 10 seconds renewed at 50–70 % under steady load: no request may fail, and both sides must move to
 /// their new certificates for new connections without a restart.
 /// </summary>
 public sealed class RotationTests(ShortLivedCaFixture ca) : IClassFixture<ShortLivedCaFixture>
@@ -17,7 +17,7 @@ public sealed class RotationTests(ShortLivedCaFixture ca) : IClassFixture<ShortL
     [Fact]
     public async Task RotationUnderLoad_LosesNoRequest_AndNewConnectionsUseTheNewCertificates()
     {
-        // Connections are recycled well inside the 30 % of lifetime left after a renewal (6 s * 0.3 = 1.8 s).
+        // Connections are recycled well inside the 30 % of lifetime left after a renewal (10 s * 0.3 = 3 s).
         var connectionLifetime = TimeSpan.FromMilliseconds(700);
         await using var server = await MeshWorkloadServer.StartAsync(ca, "heady-me-sync", await ca.MintJoinTokenAsync("heady-me-sync"), connectionLifetime);
         using var gateway = new WorkloadIdentity(Options.Create(new MeshOptions
