@@ -12,6 +12,9 @@ public sealed record SyncOptions(string Device)
     public int PackTargetBytes { get; init; } = 16 * 1024 * 1024;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Files downloaded at the same time.</summary>
+    public int DownloadParallelism { get; init; } = 8;
 }
 
 /// <summary>
@@ -420,18 +423,29 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
         {
             progress.BeginTransfer("Downloading", downloads.Sum(d => d.Change.Version!.Size));
             var localChunks = LocalChunkIndex();
-            foreach (var (change, target) in downloads)
+            var gate = new Lock();
+            // Several files at a time: small files are latency-bound (a request each). The SQLite state, the report
+            // and the progress bar are touched under the lock only.
+            await Parallel.ForEachAsync(downloads, new ParallelOptions { MaxDegreeOfParallelism = options.DownloadParallelism, CancellationToken = ct }, async (item, token) =>
             {
+                var (change, target) = item;
                 try
                 {
-                    await DownloadAsync(change.Path, change.Version!, target, localChunks, report, ct);
-                    report.Downloaded.Add(change.Path);
+                    var record = await DownloadAsync(change.Path, change.Version!, target, localChunks, report, gate, token);
+                    lock (gate)
+                    {
+                        state.Upsert(record);
+                        report.Downloaded.Add(change.Path);
+                    }
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or HeadyApiException or InvalidDataException)
                 {
-                    report.Failed.Add(new SkippedEntry(change.Path, $"download failed ({e.Message})"));
+                    lock (gate)
+                    {
+                        report.Failed.Add(new SkippedEntry(change.Path, $"download failed ({e.Message})"));
+                    }
                 }
-            }
+            });
 
             progress.EndTransfer();
         }
@@ -487,9 +501,15 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
         return index;
     }
 
-    private async Task DownloadAsync(string path, FileVersionInfo version, string target, Dictionary<string, (string Path, long Offset, int Length)> localChunks, SyncReport report, CancellationToken ct)
+    private async Task<FileRecord> DownloadAsync(string path, FileVersionInfo version, string target, Dictionary<string, (string Path, long Offset, int Length)> localChunks, SyncReport report, Lock gate, CancellationToken ct)
     {
-        var details = await api.FileInfoAsync(workspace, path, version.Id, ct);
+        // A file no larger than the minimum chunk size is one chunk whose id is the file's hash: no need to ask for
+        // the chunk list (half the requests for a folder of small files).
+        IReadOnlyList<ChunkRef> chunkRefs = version.Size == 0
+            ? []
+            : version.Size <= ChunkerOptions.Default.MinSize
+                ? [new ChunkRef(version.ContentHash, 0, (int)version.Size)]
+                : (await api.FileInfoAsync(workspace, path, version.Id, ct)).Chunks;
         var temp = Path.Combine(LocalState.DirectoryOf(root), "tmp", Guid.NewGuid().ToString("N"));
         using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var chunks = new List<LocalChunk>();
@@ -497,12 +517,15 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
         {
             await using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
             {
-                foreach (var chunk in details.Chunks)
+                foreach (var chunk in chunkRefs)
                 {
                     var data = await ReadLocalChunkAsync(chunk, localChunks, ct);
                     if (data is not null)
                     {
-                        report.ChunksReused++;
+                        lock (gate)
+                        {
+                            report.ChunksReused++;
+                        }
                     }
                     else
                     {
@@ -512,14 +535,20 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
                             throw new InvalidDataException($"chunk {chunk.Id} from the server does not match its hash");
                         }
 
-                        report.ChunksDownloaded++;
-                        report.BytesDownloaded += data.Length;
+                        lock (gate)
+                        {
+                            report.ChunksDownloaded++;
+                            report.BytesDownloaded += data.Length;
+                        }
                     }
 
                     whole.AppendData(data);
                     await output.WriteAsync(data, ct);
                     chunks.Add(new LocalChunk(chunk.Id, data.Length));
-                    progress.Advance(data.Length);
+                    lock (gate)
+                    {
+                        progress.Advance(data.Length);
+                    }
                 }
             }
 
@@ -551,7 +580,7 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
         }
 
         var stat = Scanner.StatFile(root, target) ?? throw new IOException($"{path} vanished right after it was written");
-        state.Upsert(Record(stat, version.ContentHash, chunks, version.Id));
+        return Record(stat, version.ContentHash, chunks, version.Id);
     }
 
     private async Task<byte[]?> ReadLocalChunkAsync(ChunkRef chunk, Dictionary<string, (string Path, long Offset, int Length)> localChunks, CancellationToken ct)

@@ -25,8 +25,9 @@ public sealed class LoginTlsTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using var ca = NewCa("Heady Test CA");
-        using var other = NewCa("Some Other CA");
+        var now = DateTimeOffset.UtcNow;
+        using var ca = NewCa("Heady Test CA", now);
+        using var other = NewCa("Some Other CA", now);
         caPem = certs.File("ca.pem", ca.ExportCertificatePem());
         otherCaPem = certs.File("other.pem", other.ExportCertificatePem());
 
@@ -36,7 +37,7 @@ public sealed class LoginTlsTests : IAsyncLifetime
         san.AddDnsName("localhost");
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var issued = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+        using var issued = request.Create(ca, now.AddMinutes(-5), now.AddHours(12), RandomNumberGenerator.GetBytes(8));
         var serverCert = X509CertificateLoader.LoadPkcs12(issued.CopyWithPrivateKey(key).Export(X509ContentType.Pfx), null);
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -59,13 +60,13 @@ public sealed class LoginTlsTests : IAsyncLifetime
         certs.Dispose();
     }
 
-    private static X509Certificate2 NewCa(string name)
+    private static X509Certificate2 NewCa(string name, DateTimeOffset now)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return request.CreateSelfSigned(now.AddMinutes(-10), now.AddDays(1));
     }
 
     [Fact]
