@@ -38,7 +38,8 @@ public static class HeadyMeServices
     {
         builder.AddHeadyMeDatabase();
         builder.AddHeadyIdentity();
-        builder.AddRedisClient(RedisResource);
+        // Redis only wakes long polls sooner (they fall back to polling the database), so it is not part of readiness.
+        builder.AddRedisClient(RedisResource, settings => settings.DisableHealthChecks = true);
         builder.Services.AddOpenApi();
         builder.Services.Configure<HeadyMeOptions>(builder.Configuration.GetSection(HeadyMeOptions.Section));
         // The sync engine's hot paths are set-based SQL on Npgsql directly; EF Core owns the model and migrations.

@@ -79,7 +79,8 @@ public sealed class ChunkStore(NpgsqlDataSource db, IObjectStore store, KeyServi
         List<string> stored, List<string> present, CancellationToken ct)
     {
         // The same chunk twice in one pack is stored once.
-        var unique = batch.DistinctBy(c => c.Id, StringComparer.Ordinal).ToArray();
+        // Sorted: concurrent uploads then lock overlapping chunk rows in the same order and cannot deadlock.
+        var unique = batch.DistinctBy(c => c.Id, StringComparer.Ordinal).OrderBy(c => c.Id, StringComparer.Ordinal).ToArray();
         var objectKeys = unique.Select(c => ChunkCipher.ObjectKey(dataKey, workspaceId, c.Id)).ToArray();
         var now = time.GetUtcNow();
         await using var connection = await db.OpenConnectionAsync(ct);

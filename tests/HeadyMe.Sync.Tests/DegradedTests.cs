@@ -99,5 +99,7 @@ public sealed class RedisDownTests(RedisDownFixture fx) : IClassFixture<RedisDow
         await fx.PutFileAsync(ws, alice, "a.txt", content);
 
         Assert.Equal(content, await fx.DownloadAsync(ws, alice, "a.txt"));
+        // Readiness does not depend on Redis either.
+        Assert.Equal(HttpStatusCode.OK, (await fx.GetAsync("/health")).StatusCode);
     }
 }
