@@ -46,15 +46,23 @@ public sealed class WorkspaceMaintenanceHandler([FromKeyedServices(InternalServi
         (await headyMe.PostAsync(Path, context.Payload, ct)).ToString();
 }
 
-/// <summary>Rotates HeadyMe.Sync's key-encryption key and re-wraps the data keys.</summary>
-public sealed class KeyRotationHandler([FromKeyedServices(InternalServiceClient.HeadyMeClient)] InternalServiceClient headyMe) : IJobHandler
+/// <summary>Rotates HeadyMe.Sync's key-encryption key and re-wraps the data keys; the rotation is audited (key.rotated).</summary>
+public sealed class KeyRotationHandler(
+    [FromKeyedServices(InternalServiceClient.HeadyMeClient)] InternalServiceClient headyMe, IServiceScopeFactory scopes) : IJobHandler
 {
     public const string Path = "/internal/v1/keys/rotate";
 
     public string Type => JobTypes.KeyRotation;
 
-    public async Task<string?> RunAsync(JobContext context, CancellationToken ct) =>
-        (await headyMe.PostAsync(Path, context.Payload, ct)).ToString();
+    public async Task<string?> RunAsync(JobContext context, CancellationToken ct)
+    {
+        var answer = await headyMe.PostAsync(Path, context.Payload, ct);
+        await using var scope = scopes.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<Audit.AuditLog>().AppendAsync(new Audit.AuditRecord(
+            $"job:{context.JobId}", Audit.AuditLog.SyncManagerService, "key.rotated", "headyme-sync",
+            new { attempt = context.Attempt, worker = context.Worker, answer = answer.ValueKind == JsonValueKind.Undefined ? (object?)null : answer }), ct);
+        return answer.ToString();
+    }
 }
 
 /// <summary>Backups belong to the backup work (issue 9), which does not exist yet: refused, never faked.</summary>
