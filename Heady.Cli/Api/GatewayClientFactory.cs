@@ -31,7 +31,7 @@ public static class GatewayClientFactory
             };
         }
 
-        var client = new HttpClient(handler) { BaseAddress = gateway, Timeout = timeout ?? TimeSpan.FromMinutes(10) };
+        var client = new HttpClient(new RetryHandler { InnerHandler = handler }) { BaseAddress = gateway, Timeout = timeout ?? TimeSpan.FromMinutes(10) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
         client.DefaultRequestHeaders.UserAgent.ParseAdd("heady/0.1");
         return client;

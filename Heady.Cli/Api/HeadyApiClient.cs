@@ -37,6 +37,8 @@ public sealed class HeadyApiClient(HttpClient http)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    public const int MissingQueryBatch = 900;
+
     public HttpClient Http => http;
 
     private static string Ws(Guid id) => SyncApi.Workspace(id);
@@ -84,7 +86,8 @@ public sealed class HeadyApiClient(HttpClient http)
     public async Task<HashSet<string>> MissingChunksAsync(Guid workspace, IReadOnlyCollection<string> ids, CancellationToken ct = default)
     {
         var missing = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var batch in ids.Distinct(StringComparer.Ordinal).Chunk(SyncApi.MaxChunkIdsPerQuery))
+        // The gateway limits this route's body to 64 KiB: ~900 ids (68 bytes each in JSON), not the service's 20,000.
+        foreach (var batch in ids.Distinct(StringComparer.Ordinal).Chunk(MissingQueryBatch))
         {
             var answer = await SendAsync<MissingChunksResponse>(HttpMethod.Post, $"{Ws(workspace)}/chunks/missing",
                 JsonContent.Create(new MissingChunksRequest(batch), options: Json), ct);

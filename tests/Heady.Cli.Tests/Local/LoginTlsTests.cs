@@ -22,6 +22,7 @@ public sealed class LoginTlsTests : IAsyncLifetime
     private string caPem = "";
     private string otherCaPem = "";
     private int port;
+    private int workspaceCalls;
 
     public async Task InitializeAsync()
     {
@@ -46,6 +47,17 @@ public sealed class LoginTlsTests : IAsyncLifetime
         server.MapGet("/api/v1/users/me", (HttpRequest r) => r.Headers.Authorization == "Bearer hc_good"
             ? Results.Json(new { id = Guid.Empty, username = "alice", displayName = (string?)null, role = "user" })
             : Results.Problem(statusCode: 401, detail: "The token is not valid."));
+        // Rate limited once (as the gateway does past the token's budget), then answers.
+        server.MapGet("/api/v1/workspaces", (HttpResponse response) =>
+        {
+            if (Interlocked.Increment(ref workspaceCalls) == 1)
+            {
+                response.Headers.RetryAfter = "1";
+                return Results.Problem(statusCode: 429, detail: "Too many requests.");
+            }
+
+            return Results.Json(Array.Empty<object>());
+        });
         await server.StartAsync();
         port = new Uri(server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
     }
@@ -119,5 +131,18 @@ public sealed class LoginTlsTests : IAsyncLifetime
         Assert.Contains("The token is not valid.", stderr);
         Assert.Contains("heady login", stderr);
         Assert.False(File.Exists(CliConfig.FilePath));
+    }
+
+    [Fact]
+    public async Task A_rate_limited_request_is_retried_after_Retry_After()
+    {
+        using var cli = new CliRunner();
+        Assert.Equal(0, (await cli.RunAsync("login", "--gateway", $"https://localhost:{port}", "--token", "hc_good", "--ca", caPem)).Code);
+
+        var (code, stdout, stderr) = await cli.RunAsync("workspace", "list", "--json");
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal("[]", stdout.Trim());
+        Assert.Equal(2, workspaceCalls);
     }
 }
