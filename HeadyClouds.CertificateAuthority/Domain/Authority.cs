@@ -23,7 +23,7 @@ public sealed class Authority
     private readonly TimeProvider time;
     private readonly ILogger<Authority> logger;
     private readonly Lock gate = new();
-    private List<CaGeneration> generations = [];
+    private volatile List<CaGeneration> generations = [];
 
     public Authority(CaStore store, ICaKeyStore keys, IOptions<CertificateAuthorityOptions> options, TimeProvider time, ILogger<Authority> logger)
     {
