@@ -217,17 +217,30 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
         {
             try
             {
-                // Read again and chunk again (boundaries are deterministic): only the missing chunks go out, and a file
-                // changed since the scan simply yields other ids, which its commit then reports as missing.
+                // Only the missing chunks are read again, at the offsets the scan found (a 1-byte edit in a 1 GiB file
+                // reads ~1 MiB here, not the file). A file changed since the scan yields other bytes: that chunk is
+                // left out and the file's commit reports it missing; it is retried on the next run.
                 await using var stream = OpenRead(file.File.FullPath);
-                await foreach (var chunk in StreamChunker.ChunkAsync(stream, ChunkerOptions.Default, ct))
+                long offset = 0;
+                foreach (var chunk in file.Chunks)
                 {
-                    if (!missing.Remove(chunk.Id.Value))
+                    var at = offset;
+                    offset += chunk.Length;
+                    if (!missing.Contains(chunk.Id))
                     {
                         continue;
                     }
 
-                    await writer.WriteAsync(chunk.Id, chunk.Data, ct);
+                    var data = new byte[chunk.Length];
+                    stream.Position = at;
+                    if (await stream.ReadAtLeastAsync(data, data.Length, throwOnEndOfStream: false, ct) != data.Length
+                        || ChunkId.Compute(data).Value != chunk.Id)
+                    {
+                        continue;
+                    }
+
+                    missing.Remove(chunk.Id);
+                    await writer.WriteAsync(ChunkId.Parse(chunk.Id), data, ct);
                     report.BytesUploaded += chunk.Length;
                     progress.Advance(chunk.Length);
                     if (pack.Length >= options.PackTargetBytes)
