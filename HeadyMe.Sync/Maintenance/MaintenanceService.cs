@@ -15,7 +15,8 @@ namespace HeadyMe.Sync.Maintenance;
 /// </summary>
 public sealed class MaintenanceService(NpgsqlDataSource db, IObjectStore store, ChangeNotifier notifier, TimeProvider time, IOptions<HeadyMeOptions> options, ILogger<MaintenanceService> logger)
 {
-    private const int GcBatch = 500;
+    // One hash anti-join of every reference per batch: large batches keep that rare.
+    private const int GcBatch = 5000;
 
     public async Task<MaintenanceResponse> RunAsync(CancellationToken ct)
     {
@@ -96,9 +97,12 @@ public sealed class MaintenanceService(NpgsqlDataSource db, IObjectStore store, 
             var batch = new List<(Guid Workspace, string Chunk, string ObjectKey, int Size)>();
             await using (var select = new NpgsqlCommand(
                 """
-                SELECT c.workspace_id, c.chunk_id, c.object_key, c.stored_size FROM chunks c
-                WHERE c.last_referenced_at < @cutoff
-                  AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.workspace_id = c.workspace_id AND v.chunk_ids @> ARRAY[c.chunk_id]::text[])
+                WITH referenced AS MATERIALIZED (
+                    SELECT DISTINCT v.workspace_id, unnest(v.chunk_ids) AS chunk_id FROM file_versions v
+                    WHERE v.workspace_id IN (SELECT DISTINCT workspace_id FROM chunks WHERE last_referenced_at < @cutoff))
+                SELECT c.workspace_id, c.chunk_id, c.object_key, c.stored_size
+                FROM chunks c LEFT JOIN referenced r ON r.workspace_id = c.workspace_id AND r.chunk_id = c.chunk_id
+                WHERE c.last_referenced_at < @cutoff AND r.chunk_id IS NULL
                 LIMIT @limit
                 FOR UPDATE OF c SKIP LOCKED
                 """, connection))
@@ -143,8 +147,9 @@ public sealed class MaintenanceService(NpgsqlDataSource db, IObjectStore store, 
     {
         await using var command = db.CreateCommand(
             """
-            SELECT count(*)::int FROM chunks c
-            WHERE NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.workspace_id = c.workspace_id AND v.chunk_ids @> ARRAY[c.chunk_id]::text[])
+            WITH referenced AS MATERIALIZED (SELECT DISTINCT v.workspace_id, unnest(v.chunk_ids) AS chunk_id FROM file_versions v)
+            SELECT count(*)::int FROM chunks c LEFT JOIN referenced r ON r.workspace_id = c.workspace_id AND r.chunk_id = c.chunk_id
+            WHERE r.chunk_id IS NULL
             """);
         return (int)(await command.ExecuteScalarAsync(ct))!;
     }
