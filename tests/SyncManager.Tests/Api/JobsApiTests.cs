@@ -43,6 +43,23 @@ public sealed class JobsApiTests(SyncManagerApiFixture fx) : IClassFixture<SyncM
     }
 
     [Fact]
+    public async Task MigrationStepSeedsTheDefaultSchedulesWithBackupDisabled()
+    {
+        var list = await (await fx.GetAsync(Definitions, Callers.Admin())).AssertJsonAsync(HttpStatusCode.OK);
+        var byName = list.EnumerateArray().ToDictionary(d => d.GetProperty("name").GetString()!);
+        Assert.Equal("0 3 1 1,4,7,10 *", byName["key-rotation"].GetProperty("cron").GetString());
+        Assert.Equal(JobTypes.KeyRotation, byName["key-rotation"].GetProperty("type").GetString());
+        Assert.True(byName["key-rotation"].GetProperty("nextRunAt").GetDateTimeOffset() > DateTimeOffset.UtcNow);
+        foreach (var name in new[] { "workspace-maintenance", "certificate-health", "audit-verify" })
+        {
+            Assert.True(byName[name].GetProperty("enabled").GetBoolean(), name);
+        }
+
+        Assert.False(byName["backup"].GetProperty("enabled").GetBoolean());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, byName["backup"].GetProperty("nextRunAt").ValueKind);
+    }
+
+    [Fact]
     public async Task InvalidDefinitionsAreRefusedFieldByField()
     {
         await (await fx.PostAsync(Definitions, Callers.Admin(), new { name = "x", type = "launch-missiles", cron = "every tuesday", maxAttempts = 0 }))

@@ -13,6 +13,10 @@ public class SyncManagerApiFixture : ServiceFixture<SyncManagerDbContext>
     protected override bool UsesRedis => true;
 
     protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings => [new("Jobs:WorkerEnabled", "false")];
+
+    /// <summary>What the migration step seeds after the schema: the first admin (none configured here) and the default jobs.</summary>
+    protected override Task PrepareAsync(IServiceProvider services, SyncManagerDbContext db) =>
+        SyncManagerServices.SeedAsync(services, db, CancellationToken.None);
 }
 
 /// <summary>A separate database for tests that break the audit chain on purpose.</summary>
