@@ -35,8 +35,12 @@ public sealed record BackupHeader(
     {
         try
         {
-            return JsonSerializer.Deserialize<BackupHeader>(json, JsonSerializerOptions.Web)
+            var header = JsonSerializer.Deserialize<BackupHeader>(json, JsonSerializerOptions.Web)
                 ?? throw new BackupIntegrityException("The backup header is empty.");
+            // JSON may omit (or rename) members: every field is required.
+            return header is { Format: not null, BackupId: not null, KeyId: not null, NoncePrefix: not null, WrapNonce: not null, WrappedKey: not null }
+                ? header
+                : throw new BackupIntegrityException("The backup header lacks a field (tampered or not a backup).");
         }
         catch (JsonException e)
         {
