@@ -140,6 +140,7 @@ internal static class FolderSync
                 report.FilesScanned,
                 report.FilesHashed,
                 report.ChunksUploaded,
+                report.ChunksStoredByServer,
                 report.BytesUploaded,
                 report.ChunksDownloaded,
                 report.BytesDownloaded,

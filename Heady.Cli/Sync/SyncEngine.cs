@@ -207,8 +207,9 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
                 return;
             }
 
-            await api.UploadChunksAsync(workspace, pack.GetBuffer().AsMemory(0, (int)pack.Length), ct);
+            var answer = await api.UploadChunksAsync(workspace, pack.GetBuffer().AsMemory(0, (int)pack.Length), ct);
             report.ChunksUploaded += writer.RecordCount;
+            report.ChunksStoredByServer += answer.Stored.Count;
             pack.SetLength(0);
             writer = new ChunkPackWriter(pack);
         }

@@ -28,6 +28,9 @@ public sealed class SyncReport
     public int FilesHashed { get; set; }
     public int ChunksUploaded { get; set; }
     public long BytesUploaded { get; set; }
+
+    /// <summary>What the server said it newly stored (its own count; the rest it already had).</summary>
+    public int ChunksStoredByServer { get; set; }
     public int ChunksDownloaded { get; set; }
     public long BytesDownloaded { get; set; }
 

@@ -50,7 +50,9 @@ try
     var workspace = await api.CreateWorkspaceAsync("bench");
     using var stateA = LocalState.Open(folderA);
     using var stateB = LocalState.Open(folderB);
-    var a = new SyncEngine(api, stateA, folderA, workspace.Id, new SyncOptions("a"));
+    // Phase timings go to stderr (BENCH_PHASES=1), to see where a step's time goes.
+    ISyncProgress? phases = Environment.GetEnvironmentVariable("BENCH_PHASES") == "1" ? new PhaseTimer() : null;
+    var a = new SyncEngine(api, stateA, folderA, workspace.Id, new SyncOptions("a"), phases);
     var b = new SyncEngine(api, stateB, folderB, workspace.Id, new SyncOptions("b"));
     var totalBytes = smallCount * 4096L + bigMiB * (1L << 20);
 
@@ -101,6 +103,24 @@ finally
 {
     await fixture.DisposeAsync();
     Directory.Delete(work, recursive: true);
+}
+
+internal sealed class PhaseTimer : ISyncProgress
+{
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+    private string phase = "start";
+
+    private void Mark(string next)
+    {
+        Console.Error.WriteLine($"  {phase}: {clock.Elapsed.TotalSeconds:F2} s");
+        clock.Restart();
+        phase = next;
+    }
+
+    public void Status(string message) => Mark(message);
+    public void BeginTransfer(string label, long totalBytes) => Mark($"{label} {totalBytes} bytes");
+    public void Advance(long bytes) { }
+    public void EndTransfer() => Mark("after transfer");
 }
 
 internal sealed class BenchFixture : ServiceFixture<HeadyMeDbContext>

@@ -137,6 +137,7 @@ public sealed class TwoDeviceSyncTests(SyncFixture fx) : IClassFixture<SyncFixtu
         a.Write("big.bin", data);
         var edit = await a.SyncAsync();
         Assert.InRange(edit.ChunksUploaded, 1, 2);
+        Assert.Equal(edit.ChunksUploaded, edit.ChunksStoredByServer); // the server's own count of new chunks
         Assert.True(edit.BytesUploaded <= 2 * HeadyClouds.Sync.Core.Chunking.ChunkerOptions.Default.MaxSize);
 
         // The other device downloads only what changed and takes the rest from its own copy.
@@ -174,6 +175,63 @@ public sealed class TwoDeviceSyncTests(SyncFixture fx) : IClassFixture<SyncFixtu
         using var b = new Device(fx.ApiFor(user), workspace.Id, "desktop");
         await b.SyncAsync();
         Assert.Equal(a.Snapshot(), b.Snapshot());
+    }
+
+    [Fact]
+    public async Task An_upload_cut_between_packs_resumes_with_only_the_rest()
+    {
+        var user = Callers.NewUser(ReadWrite);
+        var cut = new FailSecondPack();
+        var api = fx.ApiFor(user, cut);
+        var workspace = await api.CreateWorkspaceAsync("ws-" + Callers.Unique());
+        using var a = new Device(api, workspace.Id, "laptop"); // 4 MiB packs
+        var data = new byte[20 * 1024 * 1024];
+        new Random(20).NextBytes(data);
+        a.Write("large.bin", data);
+
+        await Assert.ThrowsAsync<CliException>(() => a.SyncAsync());
+        var total = FastCdcChunks(data);
+        Assert.InRange(cut.FirstPackRecords, 1, total - 1);
+
+        var resumed = await a.SyncAsync();
+        Assert.Equal(total - cut.FirstPackRecords, resumed.ChunksUploaded);
+        Assert.Equal(resumed.ChunksUploaded, resumed.ChunksStoredByServer);
+        Assert.Equal(["large.bin"], resumed.Uploaded);
+    }
+
+    private static int FastCdcChunks(byte[] data) => HeadyClouds.Sync.Core.Chunking.FastCdc.Split(data).Count;
+
+    /// <summary>The first chunk pack goes through; the connection drops on the second.</summary>
+    private sealed class FailSecondPack : DelegatingHandler
+    {
+        private int packs;
+
+        public int FirstPackRecords { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/chunks", StringComparison.Ordinal))
+            {
+                if (++packs == 2)
+                {
+                    throw new HttpRequestException("connection reset (simulated)");
+                }
+
+                if (packs > 1)
+                {
+                    return await base.SendAsync(request, cancellationToken);
+                }
+
+                var body = await request.Content!.ReadAsByteArrayAsync(cancellationToken);
+                using var reader = new HeadyClouds.Sync.Core.Chunking.ChunkPackReader(new MemoryStream(body));
+                await foreach (var _ in reader.ReadAllAsync(cancellationToken))
+                {
+                    FirstPackRecords++;
+                }
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
     }
 
     [Fact]
