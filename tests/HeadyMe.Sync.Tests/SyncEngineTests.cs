@@ -181,9 +181,17 @@ public sealed class SyncEngineTests(HeadyMeFixture fx) : IClassFixture<HeadyMeFi
         var chunks = Split(content);
         var cursor = await fx.CursorAsync(ws, alice);
 
-        // The client uploaded some chunks, then died before committing.
-        var first = await fx.UploadAsync(ws, alice, chunks.Take(2));
-        Assert.Equal(2, first.Stored.Count);
+        // Another instance of the service takes some chunks, then dies (with its caches) before the client commits.
+        var doomed = fx.Factory.WithWebHostBuilder(_ => { });
+        using (var doomedClient = doomed.CreateClient())
+        using (var request = new HttpRequestMessage(HttpMethod.Post, $"{Ws(ws)}/chunks") { Content = Pack(chunks.Take(2)) })
+        {
+            request.Headers.TryAddWithoutValidation("X-Heady-Identity", fx.Assertion(alice));
+            var first = (await (await doomedClient.SendAsync(request)).AssertJsonAsync(HttpStatusCode.OK)).Deserialize<ChunkUploadResponse>(Json)!;
+            Assert.Equal(2, first.Stored.Count);
+        }
+
+        await doomed.DisposeAsync();
 
         await (await fx.GetAsync($"{Ws(ws)}/files/info?path=big.bin", alice)).AssertProblemAsync(HttpStatusCode.NotFound);
         Assert.Empty((await fx.GetJsonAsync<ChangesResponse>($"{Ws(ws)}/changes?cursor={cursor}", alice)).Changes);
