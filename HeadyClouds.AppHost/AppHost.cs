@@ -43,6 +43,11 @@ var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.Monorepo
 
 // SyncManager's jobs call internal endpoints of both (declared after it, so referenced here; no WaitFor: jobs retry).
 syncManager.WithReference(headyMe).WithReference(monorepo);
+if (!builder.ExecutionContext.IsPublishMode)
+{
+    // The certificate-health job checks the gateway's development certificate (the internal CA adds its own source later).
+    syncManager.WithEnvironment("Jobs__Certificates__gateway", GatewayCertificate.EnsureDevelopmentCertificate(data.StateDirectory).CertificatePath);
+}
 
 // The only resource reachable from outside: HTTPS (TLS 1.3) and an HTTP endpoint that only redirects.
 builder.AddProject<Projects.Gateway_Yarp>(ResourceNames.Gateway)
