@@ -114,6 +114,22 @@ public sealed class HeadyApiClient(HttpClient http)
 
     // ---- files ----
 
+    /// <summary>A whole file version streamed (the caller verifies its hash); dispose the response.</summary>
+    public async Task<HttpResponseMessage> FileContentAsync(Guid workspace, string path, Guid versionId, CancellationToken ct = default)
+    {
+        var response = await SendRawAsync(new HttpRequestMessage(HttpMethod.Get, $"{Ws(workspace)}/files/content?path={Q(path)}&versionId={versionId}"), ct, HttpCompletionOption.ResponseHeadersRead);
+        try
+        {
+            await EnsureSuccessAsync(response, ct);
+            return response;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
     public Task<CommitBatchResponse> CommitAsync(Guid workspace, IReadOnlyList<CommitFileRequest> files, CancellationToken ct = default) =>
         SendAsync<CommitBatchResponse>(HttpMethod.Post, $"{Ws(workspace)}/files/commit", JsonContent.Create(new CommitBatchRequest(files), options: Json), ct);
 
@@ -179,13 +195,13 @@ public sealed class HeadyApiClient(HttpClient http)
         return await response.Content.ReadFromJsonAsync<T>(Json, ct) ?? throw EmptyBody(response);
     }
 
-    private async Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request, CancellationToken ct)
+    private async Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request, CancellationToken ct, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
         using (request)
         {
             try
             {
-                return await http.SendAsync(request, ct);
+                return await http.SendAsync(request, completion, ct);
             }
             catch (HttpRequestException e)
             {

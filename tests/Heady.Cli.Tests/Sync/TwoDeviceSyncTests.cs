@@ -273,7 +273,6 @@ public sealed class TwoDeviceSyncTests(SyncFixture fx) : IClassFixture<SyncFixtu
 
         await a.SyncAsync();
         var parent = Path.GetDirectoryName(b.Root)!;
-        var before = Directory.EnumerateFileSystemEntries(parent).Count();
         var pull = await b.SyncAsync();
 
         Assert.Equal(["fine.txt"], pull.Downloaded);
@@ -282,7 +281,6 @@ public sealed class TwoDeviceSyncTests(SyncFixture fx) : IClassFixture<SyncFixtu
         Assert.False(File.Exists(escape));
         Assert.False(File.Exists(Path.Combine(parent, "evil1.txt")));
         Assert.False(File.Exists(Path.Combine(parent, "evil4.txt")));
-        Assert.Equal(before, Directory.EnumerateFileSystemEntries(parent).Count());
         Assert.Equal(["fine.txt"], b.Snapshot().Keys);
         Assert.Null(b.State.Cursor); // a run with refused entries does not advance: nothing is silently skipped for good
     }
