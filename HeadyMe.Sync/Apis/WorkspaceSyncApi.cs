@@ -12,6 +12,7 @@ using HeadyMe.Sync.Files;
 using HeadyMe.Sync.Storage;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Json;
+using FromQueryAttribute = Microsoft.AspNetCore.Mvc.FromQueryAttribute;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -81,7 +82,7 @@ public static class WorkspaceSyncApi
         return TypedResults.Ok(new MissingChunksResponse(await chunks.MissingAsync(id, request.ChunkIds, ct)));
     }
 
-    private static async Task<IResult> Upload(Guid id, HttpRequest request, ClaimsPrincipal caller, WorkspaceAccess access, ChunkStore chunks, FileStore files,
+    private static async Task<IResult> Upload(Guid id, HttpRequest request, ClaimsPrincipal caller, WorkspaceAccess access, ChunkStore chunks,
         HeadyMe.Sync.Quota.QuotaService quota, CancellationToken ct)
     {
         if (await access.RequireAsync(id, caller, WorkspaceRoles.Editor, ct) is { } denied)
@@ -224,8 +225,13 @@ public static class WorkspaceSyncApi
         return TypedResults.Ok(await files.ListAsync(id, after, limit ?? DefaultListLimit, ct));
     }
 
-    private static async Task<IResult> Info(Guid id, string? path, Guid? versionId, ClaimsPrincipal caller, WorkspaceAccess access, FileStore files, CancellationToken ct)
+    private static async Task<IResult> Info(Guid id, string? path, [FromQuery(Name = "versionId")] string? versionText, ClaimsPrincipal caller, WorkspaceAccess access, FileStore files, CancellationToken ct)
     {
+        if (!TryParseVersion(versionText, out var versionId))
+        {
+            return BadVersion(versionText);
+        }
+
         if (await access.RequireAsync(id, caller, WorkspaceRoles.Viewer, ct) is { } denied)
         {
             return denied;
@@ -241,9 +247,14 @@ public static class WorkspaceSyncApi
             : NoFile(path!, versionId);
     }
 
-    private static async Task<IResult> Content(Guid id, string? path, Guid? versionId, HttpContext context, ClaimsPrincipal caller, WorkspaceAccess access,
+    private static async Task<IResult> Content(Guid id, string? path, [FromQuery(Name = "versionId")] string? versionText, HttpContext context, ClaimsPrincipal caller, WorkspaceAccess access,
         FileStore files, ChunkStore chunks, CancellationToken ct)
     {
+        if (!TryParseVersion(versionText, out var versionId))
+        {
+            return BadVersion(versionText);
+        }
+
         if (await access.RequireAsync(id, caller, WorkspaceRoles.Viewer, ct) is { } denied)
         {
             return denied;
@@ -581,6 +592,26 @@ public static class WorkspaceSyncApi
 
         return limit is < 1 or > MaxListLimit ? Problems.BadRequest($"limit must be 1-{MaxListLimit}.") : null;
     }
+
+    /// <summary>An absent or empty versionId means the current version (clients format a null as empty).</summary>
+    private static bool TryParseVersion(string? text, out Guid? versionId)
+    {
+        versionId = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+
+        if (Guid.TryParse(text, out var parsed))
+        {
+            versionId = parsed;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static IResult BadVersion(string? text) => Problems.BadRequest($"versionId '{Shorten(text)}' is not a version id (a GUID).");
 
     private static IResult NoFile(string path, Guid? versionId) =>
         Problems.NotFound(versionId is null ? $"There is no file at '{path}'." : $"There is no version {versionId} of '{path}'.");

@@ -121,7 +121,8 @@ public sealed class ChunkStore(NpgsqlDataSource db, IObjectStore store, KeyServi
                 await store.PutAsync(HeadyMeServices.ChunkBucket, chunk.ObjectKey, stream, blob.Length, token);
             });
         await tx.CommitAsync(ct);
-        foreach (var chunk in unique)
+        // Answered in pack order.
+        foreach (var chunk in batch.DistinctBy(c => c.Id, StringComparer.Ordinal))
         {
             (inserted.Contains(chunk.Id) ? stored : present).Add(chunk.Id);
         }

@@ -31,6 +31,8 @@ public sealed class SyncEngineTests(HeadyMeFixture fx) : IClassFixture<HeadyMeFi
         Assert.False(change.Deleted);
         Assert.Equal(version.Id, change.Version!.Id);
         Assert.Equal(content, await fx.DownloadAsync(ws, alice, "docs/report.bin"));
+        // An empty versionId (what a client formats from a null) means the current version.
+        Assert.Equal(content, await (await fx.GetAsync($"{Ws(ws)}/files/content?path=docs/report.bin&versionId=", alice)).Content.ReadAsByteArrayAsync());
 
         // Chunk by chunk, as a client that reuses local chunks would.
         var info = await fx.GetJsonAsync<FileDetails>($"{Ws(ws)}/files/info?path=docs/report.bin", alice);
