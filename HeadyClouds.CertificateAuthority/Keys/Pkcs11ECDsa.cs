@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using Net.Pkcs11Interop.Common;
-using Net.Pkcs11Interop.HighLevelAPI;
 
 namespace HeadyClouds.CertificateAuthority.Keys;
 
@@ -12,19 +10,19 @@ namespace HeadyClouds.CertificateAuthority.Keys;
 internal sealed class Pkcs11ECDsa : ECDsa
 {
     private readonly Pkcs11KeyStore store;
-    private readonly IObjectHandle privateKey;
+    private readonly string label;
     private readonly ECParameters publicParameters;
 
-    public Pkcs11ECDsa(Pkcs11KeyStore store, IObjectHandle privateKey, ECPoint q)
+    public Pkcs11ECDsa(Pkcs11KeyStore store, string label, ECPoint q)
     {
         this.store = store;
-        this.privateKey = privateKey;
+        this.label = label;
         publicParameters = new ECParameters { Curve = ECCurve.NamedCurves.nistP256, Q = q };
         KeySizeValue = 256;
         LegalKeySizesValue = [new KeySizes(256, 256, 0)];
     }
 
-    public override byte[] SignHash(byte[] hash) => store.Sign(privateKey, hash);
+    public override byte[] SignHash(byte[] hash) => store.Sign(label, hash);
 
     public override bool VerifyHash(byte[] hash, byte[] signature)
     {

@@ -26,19 +26,52 @@ public sealed class Pkcs11KeyStore : ICaKeyStore, IDisposable
     private static int resolverInstalled;
 
     private readonly Lock gate = new();
-    private readonly ISession session;
+    private readonly ISlot slot;
+    private readonly string pin;
+    private ISession session;
 
     public Pkcs11KeyStore(string modulePath, string tokenLabel, string pin)
     {
         InstallResolver();
         var library = Libraries.GetOrAdd(modulePath, path => Factories.Pkcs11LibraryFactory.LoadPkcs11Library(Factories, path, AppType.MultiThreaded));
-        var slot = library.GetSlotList(SlotsType.WithTokenPresent)
+        slot = library.GetSlotList(SlotsType.WithTokenPresent)
             .FirstOrDefault(s => s.GetTokenInfo().Label.Trim() == tokenLabel)
             ?? throw new InvalidOperationException($"No PKCS#11 token labelled '{tokenLabel}' in {modulePath}.");
-        session = slot.OpenSession(SessionType.ReadWrite);
+        this.pin = pin;
+        session = OpenSession();
+    }
+
+    /// <summary>Called under the gate before each use: a session that lost its login (or died) is replaced.</summary>
+    private void EnsureLoggedIn()
+    {
         try
         {
-            session.Login(CKU.CKU_USER, pin);
+            if (session.GetSessionInfo().State == CKS.CKS_RW_USER_FUNCTIONS)
+            {
+                return;
+            }
+        }
+        catch (Pkcs11Exception)
+        {
+        }
+
+        try
+        {
+            session.Dispose();
+        }
+        catch (Pkcs11Exception)
+        {
+        }
+
+        session = OpenSession();
+    }
+
+    private ISession OpenSession()
+    {
+        var opened = slot.OpenSession(SessionType.ReadWrite);
+        try
+        {
+            opened.Login(CKU.CKU_USER, pin);
         }
         catch (Pkcs11Exception e) when (e.RV == CKR.CKR_USER_ALREADY_LOGGED_IN)
         {
@@ -46,15 +79,18 @@ public sealed class Pkcs11KeyStore : ICaKeyStore, IDisposable
         }
         catch
         {
-            session.Dispose();
+            opened.Dispose();
             throw;
         }
+
+        return opened;
     }
 
     public ECDsa? Open(string label)
     {
         lock (gate)
         {
+            EnsureLoggedIn();
             var privateKey = Find(CKO.CKO_PRIVATE_KEY, label);
             var publicKey = Find(CKO.CKO_PUBLIC_KEY, label);
             if (privateKey is null || publicKey is null)
@@ -62,7 +98,7 @@ public sealed class Pkcs11KeyStore : ICaKeyStore, IDisposable
                 return null;
             }
 
-            return new Pkcs11ECDsa(this, privateKey, ReadPoint(publicKey));
+            return new Pkcs11ECDsa(this, label, ReadPoint(publicKey));
         }
     }
 
@@ -70,6 +106,7 @@ public sealed class Pkcs11KeyStore : ICaKeyStore, IDisposable
     {
         lock (gate)
         {
+            EnsureLoggedIn();
             if (Find(CKO.CKO_PRIVATE_KEY, label) is not null)
             {
                 throw new InvalidOperationException($"The token already holds a key labelled '{label}'.");
@@ -101,7 +138,7 @@ public sealed class Pkcs11KeyStore : ICaKeyStore, IDisposable
             };
             using var mechanism = Factories.MechanismFactory.Create(CKM.CKM_EC_KEY_PAIR_GEN);
             session.GenerateKeyPair(mechanism, publicTemplate, privateTemplate, out var publicKey, out var privateKey);
-            return new Pkcs11ECDsa(this, privateKey, ReadPoint(publicKey));
+            return new Pkcs11ECDsa(this, label, ReadPoint(publicKey));
         }
     }
 
@@ -109,18 +146,54 @@ public sealed class Pkcs11KeyStore : ICaKeyStore, IDisposable
     {
         lock (gate)
         {
+            EnsureLoggedIn();
             var privateKey = Find(CKO.CKO_PRIVATE_KEY, label) ?? throw new InvalidOperationException($"No private key labelled '{label}'.");
             var values = session.GetAttributeValue(privateKey, [CKA.CKA_SENSITIVE, CKA.CKA_EXTRACTABLE, CKA.CKA_NEVER_EXTRACTABLE, CKA.CKA_ALWAYS_SENSITIVE, CKA.CKA_TOKEN]);
             return new CaKeyAttributes(label, values[0].GetValueAsBool(), values[1].GetValueAsBool(), values[2].GetValueAsBool(), values[3].GetValueAsBool(), values[4].GetValueAsBool());
         }
     }
 
-    internal byte[] Sign(IObjectHandle privateKey, byte[] hash)
+    internal byte[] Sign(string label, byte[] hash)
     {
         lock (gate)
         {
             using var mechanism = Factories.MechanismFactory.Create(CKM.CKM_ECDSA);
-            return session.Sign(mechanism, privateKey, hash);
+            EnsureLoggedIn();
+            try
+            {
+                // Private objects are invisible without a login: "not found" is also a reason to log in again.
+                if (Find(CKO.CKO_PRIVATE_KEY, label) is { } key)
+                {
+                    return session.Sign(mechanism, key, hash);
+                }
+            }
+            catch (Pkcs11Exception e) when (e.RV is CKR.CKR_USER_NOT_LOGGED_IN or CKR.CKR_SESSION_HANDLE_INVALID or CKR.CKR_SESSION_CLOSED
+                or CKR.CKR_OBJECT_HANDLE_INVALID or CKR.CKR_KEY_HANDLE_INVALID or CKR.CKR_DEVICE_REMOVED or CKR.CKR_TOKEN_NOT_PRESENT)
+            {
+            }
+
+            // The session or its login went away (an HSM restart, or the last session of this process on the token
+            // closed, which logs out): a new session, logged in, and one more try.
+            try
+            {
+                session.Dispose();
+            }
+            catch (Pkcs11Exception)
+            {
+            }
+
+            session = OpenSession();
+            var again = Find(CKO.CKO_PRIVATE_KEY, label) ?? throw new CryptographicException($"The token has no private key labelled '{label}'.");
+            return session.Sign(mechanism, again, hash);
+        }
+    }
+
+    /// <summary>Logs this application out of the token (all its sessions); signing logs in again on next use.</summary>
+    internal void Logout()
+    {
+        lock (gate)
+        {
+            session.Logout();
         }
     }
 

@@ -120,77 +120,17 @@ public sealed partial class WorkloadIdentity : IMeshCredentials, IHostedService,
 
     private async Task RequestAsync(bool renew, CancellationToken cancellationToken)
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        // The CA ignores whatever a CSR asks for beyond the key; the subject is informational.
-        var csr = new CertificateRequest($"CN={expected.ServiceName}", key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
-
-        // A new connection per request: it presents the certificate current now, and a pooled one could outlive it.
-        using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero };
-        handler.ConfigureMeshClient(this, MeshProtocol.CertificateAuthorityService);
-        using var client = new HttpClient(handler) { BaseAddress = options.CaUrl, Timeout = TimeSpan.FromSeconds(30) };
-        using var response = renew
-            ? await client.PostAsJsonAsync(MeshProtocol.RenewPath, new RenewCertificateRequest(csr), cancellationToken)
-            : await client.PostAsJsonAsync(MeshProtocol.IssuePath, new IssueCertificateRequest(options.JoinToken!, csr), cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new MeshIdentityException($"The CA refused {(renew ? "renewal" : "first issuance")} for {expected}: {(int)response.StatusCode} {body}");
-        }
-
-        var issued = await response.Content.ReadFromJsonAsync<IssuedCertificate>(cancellationToken)
-            ?? throw new MeshIdentityException("The CA answered without a certificate.");
-        Install(issued, key);
-    }
-
-    private void Install(IssuedCertificate issued, ECDsa key)
-    {
-        var bundle = ParseBundle(issued.TrustBundle);
-        using var publicOnly = X509Certificate2.CreateFromPem(issued.Certificate);
-        // Never install what we would refuse from a peer: right identity, our key, chains to the bundle.
-        if (!SpiffeId.TryFromCertificate(publicOnly, out var id, out var error) || id != expected)
-        {
-            throw new MeshIdentityException($"The CA issued a certificate for '{id?.ToString() ?? error}', expected {expected}.");
-        }
-
-        if (!MeshCertificateValidator.Validate(publicOnly, bundle, MeshCertificateValidator.ClientAuth, out error)
-            || !MeshCertificateValidator.Validate(publicOnly, bundle, MeshCertificateValidator.ServerAuth, out error))
-        {
-            throw new MeshIdentityException($"The issued certificate does not validate against the CA bundle: {error}");
-        }
-
-        var withKey = publicOnly.CopyWithPrivateKey(key);
-        if (OperatingSystem.IsWindows())
-        {
-            // SChannel needs a persisted-or-exported key; Linux (OpenSSL) uses the ephemeral key directly.
-            var pfx = withKey.Export(X509ContentType.Pkcs12);
-            withKey.Dispose();
-            withKey = X509CertificateLoader.LoadPkcs12(pfx, null, X509KeyStorageFlags.EphemeralKeySet);
-        }
-
-        trustBundle = bundle;
-        current = withKey;
-        LogInstalled(logger, expected.ToString(), issued.Serial, issued.NotAfter);
+        var issued = await MeshEnrollment.RequestAsync(options.CaUrl!, this, expected, renew ? null : options.JoinToken, cancellationToken);
+        trustBundle = issued.TrustBundle;
+        current = issued.Certificate;
+        LogInstalled(logger, expected.ToString(), issued.Serial, issued.Certificate.NotAfter.ToUniversalTime());
         Changed?.Invoke();
     }
 
-    internal static X509Certificate2Collection ParseBundle(IEnumerable<string> pems)
-    {
-        var bundle = new X509Certificate2Collection();
-        foreach (var pem in pems)
-        {
-            bundle.ImportFromPem(pem);
-        }
-
-        if (bundle.Count == 0)
-        {
-            throw new MeshIdentityException("The trust bundle is empty.");
-        }
-
-        return bundle;
-    }
+    internal static X509Certificate2Collection ParseBundle(IEnumerable<string> pems) => MeshEnrollment.ParseBundle(pems);
 
     [LoggerMessage(1, LogLevel.Information, "Workload certificate for {SpiffeId} installed: serial {Serial}, valid until {NotAfter:o}")]
-    private static partial void LogInstalled(ILogger logger, string spiffeId, string serial, DateTimeOffset notAfter);
+    private static partial void LogInstalled(ILogger logger, string spiffeId, string serial, DateTime notAfter);
 
     [LoggerMessage(3, LogLevel.Warning, "The CA is not reachable yet ({Reason}); first issuance attempt {Attempt} will be retried")]
     private static partial void LogBootstrapRetry(ILogger logger, string reason, int attempt);

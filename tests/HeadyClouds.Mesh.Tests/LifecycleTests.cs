@@ -104,3 +104,37 @@ public sealed class LifecycleTests(IsolatedCaFixture ca) : IClassFixture<Isolate
         return new HttpClient(handler) { BaseAddress = server.BaseAddress };
     }
 }
+
+/// <summary>
+/// Logging out affects every session of the process on the token, so this runs alone (a collection without
+/// parallelization runs after the others), not in the middle of other fixtures' key generation.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TokenLogoutCollection
+{
+    public const string Name = "pkcs11-logout";
+}
+
+[Collection(TokenLogoutCollection.Name)]
+public sealed class TokenLogoutTests(IsolatedCaFixture ca) : IClassFixture<IsolatedCaFixture>
+{
+    [Fact]
+    public async Task TokenLogout_IsRecovered_OnTheNextSignature()
+    {
+        // The token logs the application out when its last session closes or the HSM restarts; signing must log in again.
+        using (var other = new HeadyClouds.CertificateAuthority.Keys.Pkcs11KeyStore(SoftHsmToken.ModulePath, SoftHsmToken.Label, SoftHsmToken.Pin))
+        {
+            other.Logout();
+        }
+
+        using var certificate = await ca.EnrollAsync("gateway");
+        Assert.True(MeshCertificateValidator.Validate(certificate, ca.TrustBundle, MeshCertificateValidator.ClientAuth, out var error), error);
+        // Reading the key's attributes (private objects) after a logout works too.
+        using (var other = new HeadyClouds.CertificateAuthority.Keys.Pkcs11KeyStore(SoftHsmToken.ModulePath, SoftHsmToken.Label, SoftHsmToken.Pin))
+        {
+            other.Logout();
+        }
+
+        Assert.False(ca.Keys.Describe(ca.Authority.Active().KeyLabel).Extractable);
+    }
+}

@@ -58,6 +58,29 @@ public sealed class WorkloadIdentityTests(MeshServiceFixture mesh) : IClassFixtu
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => factory.CreateClient("other").GetAsync("/api/whoami"));
     }
 
+    [Fact]
+    public async Task Enrollment_AsPemFiles_ForTheDataTier()
+    {
+        // What the AppHost does for PostgreSQL's and Redis's server certificates.
+        var token = await mesh.Ca.MintJoinTokenAsync("postgres");
+        var issued = await MeshEnrollment.RequestAsync(mesh.Ca.BaseAddress, new StaticMeshCredentials(null, mesh.Ca.TrustBundle), SpiffeId.ForService("postgres"), token);
+        var directory = Path.Combine(mesh.Ca.StateDirectory, "postgres-tls");
+        MeshEnrollment.WritePemFiles(issued, directory);
+
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(directory, "key.pem")));
+        }
+
+        using var fromFiles = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(Path.Combine(directory, "cert.pem"), Path.Combine(directory, "key.pem"));
+        Assert.Equal(issued.Certificate.Thumbprint, fromFiles.Thumbprint);
+        Assert.True(fromFiles.HasPrivateKey);
+        var bundle = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        bundle.ImportFromPemFile(Path.Combine(directory, "ca.pem"));
+        Assert.True(MeshCertificateValidator.Validate(fromFiles, bundle, MeshCertificateValidator.ServerAuth, out var error), error);
+        Assert.Contains("localhost", fromFiles.Extensions.OfType<System.Security.Cryptography.X509Certificates.X509SubjectAlternativeNameExtension>().Single().EnumerateDnsNames());
+    }
+
     private WorkloadIdentity Identity(string joinToken, string anchors) => new(Options.Create(new MeshOptions
     {
         ServiceName = "syncmanager",
