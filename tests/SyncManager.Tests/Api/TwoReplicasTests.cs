@@ -20,8 +20,15 @@ public sealed class TwoReplicasFixture : SyncManagerApiFixture
         new("Jobs:WorkerId", "replica-a"),
     ];
 
+    public HttpClient ReplicaBClient() => (replicaB ?? throw new InvalidOperationException("replica B is not started")).CreateClient();
+
     public void StartReplicaB()
     {
+        if (replicaB is not null)
+        {
+            return;
+        }
+
         replicaB = new WebApplicationFactory<SyncManagerDbContext>().WithWebHostBuilder(b =>
         {
             b.UseSetting($"ConnectionStrings:{SyncManagerServices.DatabaseResource}", ConnectionString);
@@ -80,5 +87,33 @@ public sealed class TwoReplicasTests(TwoReplicasFixture fx) : IClassFixture<TwoR
             var attempt = Assert.Single(j.Attempts);
             Assert.Contains(attempt.Worker, new[] { "replica-a", "replica-b" });
         });
+    }
+
+    [Fact]
+    public async Task ConcurrentAppendsOnBothReplicasNeverForkTheAuditChain()
+    {
+        fx.StartReplicaB();
+        using var b = fx.ReplicaBClient();
+        var marker = "race-" + Callers.Unique();
+
+        async Task Append(int i)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/internal/v1/audit")
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(new { actor = $"user:{i}", eventType = "auth.failed", subject = marker }),
+            };
+            request.Headers.Add(HeadyClouds.ServiceDefaults.Identity.HeadyHeaders.Identity, fx.Assertion(Callers.Gateway));
+            using var response = await (i % 2 == 0 ? fx.Client : b).SendAsync(request);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 80).Select(Append));
+
+        var entries = await (await fx.GetAsync($"/api/v1/audit?subject={marker}&limit=1000", Callers.Admin())).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(80, entries.GetArrayLength());
+        var verify = await (await fx.GetAsync("/api/v1/audit/verify", Callers.Admin())).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.True(verify.GetProperty("valid").GetBoolean(), verify.ToString());
+        var seqs = await fx.WithDbAsync(db => db.AuditLog.AsNoTracking().OrderBy(e => e.Seq).Select(e => e.Seq).ToListAsync());
+        Assert.Equal(Enumerable.Range(1, seqs.Count).Select(i => (long)i), seqs);
     }
 }
