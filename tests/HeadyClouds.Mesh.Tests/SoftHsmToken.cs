@@ -27,6 +27,7 @@ public static partial class SoftHsmToken
             throw new InvalidOperationException($"{ModulePath} is missing: install softhsm2 (bash eng/install-deps.sh).");
         }
 
+        RemoveStaleDirectories();
         Directory = Path.Combine(Path.GetTempPath(), $"heady-softhsm-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
         var tokens = Path.Combine(Directory, "tokens");
         System.IO.Directory.CreateDirectory(tokens);
@@ -64,6 +65,43 @@ public static partial class SoftHsmToken
             }
         };
         return pin;
+    }
+
+    /// <summary>Token directories of earlier test processes that ended without their exit handler (the runner may kill them).</summary>
+    private static void RemoveStaleDirectories()
+    {
+        foreach (var stale in System.IO.Directory.EnumerateDirectories(Path.GetTempPath(), "heady-softhsm-*"))
+        {
+            var parts = Path.GetFileName(stale).Split('-');
+            if (parts.Length < 3 || !int.TryParse(parts[2], out var pid) || ProcessIsAlive(pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                System.IO.Directory.Delete(stale, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static bool ProcessIsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
