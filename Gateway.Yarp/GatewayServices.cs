@@ -27,7 +27,6 @@ public static class GatewayServices
         builder.Services.Configure<SecurityAuditOptions>(builder.Configuration.GetSection(SecurityAuditOptions.Section));
         builder.Services.AddSingleton<SecurityAudit>();
         builder.Services.AddSingleton<IWafBlockListener>(sp => sp.GetRequiredService<SecurityAudit>());
-        builder.Services.AddHostedService<SecurityAuditSender>();
 
         builder.Services.Configure<EdgeRateLimitOptions>(builder.Configuration.GetSection(EdgeRateLimitOptions.Section));
         builder.Services.AddSingleton<FailedAuthenticationThrottle>();

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Gateway.Yarp.RateLimiting;
 using Gateway.Yarp.Waf;
 using HeadyClouds.ServiceDefaults.Audit;
@@ -22,22 +21,15 @@ public sealed class SecurityAuditOptions
 /// threshold (<c>waf.blocked</c>) and an address that becomes throttled for failed authentications
 /// (<c>auth.throttled</c>). Each is recorded once per address and window, at the moment the threshold is crossed, so
 /// an attacker cannot flood the audit chain (every single block and failure is still in the security log and the
-/// metrics). Events go through a bounded queue and a background sender: a request never waits for the audit log.
+/// metrics). Events go through the bounded <see cref="IAuditQueue"/>: a request never waits for the audit log.
 /// </summary>
 public sealed class SecurityAudit(
     IConnectionMultiplexer redis,
+    IAuditQueue queue,
     IOptions<SecurityAuditOptions> options,
     IOptions<EdgeRateLimitOptions> limits,
     ILogger<SecurityAudit> logger) : IWafBlockListener
 {
-    private readonly Channel<AuditEvent> queue = Channel.CreateBounded<AuditEvent>(new BoundedChannelOptions(1024)
-    {
-        FullMode = BoundedChannelFullMode.DropWrite,
-        SingleReader = true,
-    });
-
-    public ChannelReader<AuditEvent> Events => queue.Reader;
-
     public void OnBlocked(HttpContext context, WafResult result)
     {
         var ip = EdgeRateLimitPolicy.ClientAddress(context);
@@ -52,7 +44,7 @@ public sealed class SecurityAudit(
     {
         if (failuresInWindow == limits.Value.FailedAuthPerWindow)
         {
-            Enqueue(new AuditEvent($"ip:{ip}", "auth.throttled", ip, new
+            queue.Enqueue(new AuditEvent($"ip:{ip}", "auth.throttled", ip, new
             {
                 failures = failuresInWindow,
                 windowSeconds = limits.Value.FailedAuthWindowSeconds,
@@ -76,7 +68,7 @@ public sealed class SecurityAudit(
             if (count == o.WafBlocksThreshold)
             {
                 // The path without its query: the query may be the attack itself, and may hold anything.
-                Enqueue(new AuditEvent($"ip:{ip}", "waf.blocked", ip, new
+                queue.Enqueue(new AuditEvent($"ip:{ip}", "waf.blocked", ip, new
                 {
                     blocks = count,
                     windowSeconds = o.WafBlocksWindowSeconds,
@@ -90,33 +82,6 @@ public sealed class SecurityAudit(
         catch (RedisException e)
         {
             logger.LogWarning(e, "WAF block counter unavailable; this block is not counted towards the audit threshold");
-        }
-    }
-
-    private void Enqueue(AuditEvent auditEvent)
-    {
-        if (!queue.Writer.TryWrite(auditEvent))
-        {
-            logger.LogError("Audit queue full: {EventType} for {Subject} was not recorded", auditEvent.EventType, auditEvent.Subject);
-        }
-    }
-}
-
-/// <summary>Drains <see cref="SecurityAudit"/>'s queue into SyncManager.</summary>
-public sealed class SecurityAuditSender(SecurityAudit audit, IAuditClient client) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await foreach (var auditEvent in audit.Events.ReadAllAsync(stoppingToken))
-            {
-                // The client logs (at error level) what SyncManager did not take; nothing more to do here.
-                await client.RecordAsync(auditEvent, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
         }
     }
 }

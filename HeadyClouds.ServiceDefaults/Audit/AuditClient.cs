@@ -47,7 +47,7 @@ public sealed class AuditClient(HttpClient http, AuditClientIdentity identity, T
                 (int)response.StatusCode, await response.Content.ReadAsStringAsync(ct));
             return false;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException)
         {
             // A lost security event must be visible: logged at error level (alertable), never silently dropped.
             logger.LogError(e, "Audit event {EventType} could not be sent to SyncManager", auditEvent.EventType);
@@ -72,6 +72,9 @@ public static class AuditClientExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new AuditClientIdentity(serviceName, key));
         builder.Services.AddHttpClient<IAuditClient, AuditClient>(http => http.BaseAddress = new Uri(address));
+        builder.Services.TryAddSingleton<AuditQueue>();
+        builder.Services.TryAddSingleton<IAuditQueue>(sp => sp.GetRequiredService<AuditQueue>());
+        builder.Services.AddHostedService<AuditQueueSender>();
         return builder;
     }
 }
