@@ -15,7 +15,7 @@ public sealed class ManifestTests
     ];
 
     private static readonly string[] SecretParameters =
-        ["admin-token", "identity-signing-key", "encryption-kek", "postgres-password", "redis-password", "objectstore-user", "objectstore-password"];
+        ["admin-token", "identity-signing-key", "encryption-kek", "backup-kek", "postgres-password", "redis-password", "objectstore-user", "objectstore-password"];
 
     [Fact]
     public async Task Manifest_lists_every_resource_with_secrets_as_parameters_and_no_local_paths()
