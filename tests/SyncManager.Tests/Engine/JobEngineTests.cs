@@ -109,16 +109,29 @@ public sealed class JobEngineTests
 
         var runA = a.Engine.ProcessNextAsync(stop.Token);
         await ledger.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        // Three heartbeat intervals (10 s each) take the clock past the first lease (30 s); each beat renews it.
-        for (var i = 1; i <= 4; i++)
+        // Four heartbeats (every 10 s) take the clock past the first lease (30 s); each beat renews it. The clock is
+        // stepped 1 s at a time until each beat lands: the worker registers its next heartbeat timer a moment after
+        // writing a beat, and a fake clock moved past that moment would postpone the beat (a flaky test, not a bug).
+        var lastBeat = T0;
+        for (var beats = 0; beats < 4; beats++)
         {
-            time.Advance(TimeSpan.FromSeconds(10));
-            await WaitForAsync(async () => (await database.GetJobAsync(id)).HeartbeatAt == T0.AddSeconds(10 * i));
+            await WaitForAsync(async () =>
+            {
+                if ((await database.GetJobAsync(id)).HeartbeatAt is { } beat && beat > lastBeat)
+                {
+                    lastBeat = beat;
+                    return true;
+                }
+
+                time.Advance(TimeSpan.FromSeconds(1));
+                return false;
+            });
         }
 
+        Assert.True(time.GetUtcNow() > T0.AddSeconds(30), "the clock never passed the first lease");
         Assert.False(await b.Engine.ProcessNextAsync(CancellationToken.None));
         var job = await database.GetJobAsync(id);
-        Assert.Equal(("replica-a", JobStates.Running, T0.AddSeconds(70)), (job.LeaseOwner, job.State, job.LeaseExpiresAt));
+        Assert.Equal(("replica-a", JobStates.Running, lastBeat.AddSeconds(30)), (job.LeaseOwner, job.State, job.LeaseExpiresAt));
 
         // Shutdown hands the job back without spending an attempt.
         await stop.CancelAsync();
@@ -211,7 +224,14 @@ public sealed class JobEngineTests
         }
 
         Assert.Equal(JobStates.Running, (await database.GetJobAsync(id)).State);
-        time.Advance(TimeSpan.FromSeconds(10));
+        // The next heartbeat (10 s) sees the request. Step the clock until the run ends: the heartbeat timer may be
+        // registered a moment after the handler started, and a single 10 s jump could land before it.
+        for (var i = 0; i < 600 && !run.IsCompleted; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.WhenAny(run, Task.Delay(50));
+        }
+
         Assert.True(await run.WaitAsync(TimeSpan.FromSeconds(30)));
 
         var job = await database.GetJobAsync(id);
