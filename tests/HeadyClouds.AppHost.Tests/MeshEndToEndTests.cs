@@ -87,6 +87,17 @@ public sealed class MeshEndToEndTests(StackFixture stack)
     }
 
     [Fact]
+    public async Task Audit_ingest_takes_any_certified_service_and_records_the_certificate_identity()
+    {
+        using var headyMe = await EnrollAsync("headyme-sync");
+        using var toSyncManager = ServiceClient("syncmanager", headyMe);
+        var response = await toSyncManager.PostAsJsonAsync("/internal/v1/audit", new { actor = "e2e", eventType = "mesh.tested" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var entry = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.Equal("headyme-sync", entry.GetProperty("service").GetString());
+    }
+
+    [Fact]
     public async Task A_validly_signed_user_identity_from_a_non_gateway_peer_is_refused()
     {
         var admin = new CallerIdentity(CallerKind.User, Guid.NewGuid().ToString(), "mallory", ["admin"], ["repositories:read", "workspaces:read"]);
