@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using Gateway.Yarp.Edge;
 using Gateway.Yarp.RateLimiting;
 using Gateway.Yarp.Waf;
+using HeadyClouds.ServiceDefaults.Audit;
 using HeadyClouds.ServiceDefaults.Identity;
 using HeadyClouds.ServiceDefaults.Mesh;
 using Yarp.ReverseProxy.Forwarder;
@@ -36,6 +37,10 @@ public static class GatewayServices
 
         builder.ConfigureEdgeTls();
         builder.AddWaf();
+        builder.AddHeadyAuditClient(HeadyPolicies.GatewayServiceName);
+        builder.Services.Configure<SecurityAuditOptions>(builder.Configuration.GetSection(SecurityAuditOptions.Section));
+        builder.Services.AddSingleton<SecurityAudit>();
+        builder.Services.AddSingleton<IWafBlockListener>(sp => sp.GetRequiredService<SecurityAudit>());
 
         builder.Services.Configure<EdgeRateLimitOptions>(builder.Configuration.GetSection(EdgeRateLimitOptions.Section));
         builder.Services.AddSingleton<FailedAuthenticationThrottle>();

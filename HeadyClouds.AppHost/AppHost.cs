@@ -34,6 +34,7 @@ var headyMe = builder.AddProject<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSyn
     .WithReference(data.HeadyMeDb)
     .WithReference(redis).WaitFor(redis)
     .WithReference(objectStore).WaitFor(objectStore)
+    .WithReference(syncManager) // platform audit events (sent in the background; no WaitFor needed)
     .WaitForCompletion(headyMeMigrations);
 
 var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync)
@@ -42,6 +43,7 @@ var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.Monorepo
     .WithEnvironment("Monorepo__StoragePath", builder.ExecutionContext.IsPublishMode ? "/data/monorepo" : Path.Combine(data.StateDirectory, "monorepo"))
     .WithReference(data.MonorepoDb)
     .WithReference(objectStore).WaitFor(objectStore)
+    .WithReference(syncManager) // platform audit events
     .WaitForCompletion(monorepoMigrations);
 
 // SyncManager's jobs call internal endpoints of both (declared after it, so referenced here; no WaitFor: jobs retry).

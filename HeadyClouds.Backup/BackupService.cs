@@ -63,7 +63,18 @@ public sealed class BackupService(IConfiguration configuration, BackupOptions op
 {
     public BackupOptions Options => options;
 
-    public KeyRing Keys() => KeyRing.FromConfiguration(configuration.GetSection(BackupOptions.Section));
+    public KeyRing Keys()
+    {
+        try
+        {
+            return KeyRing.FromConfiguration(configuration.GetSection(BackupOptions.Section));
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException(
+                $"The backup key ring is not configured: set Backup:Encryption:ActiveKeyId and Backup:Encryption:Keys:<id> (base64 of 32 random bytes; the AppHost passes the 'backup-kek' secret parameter). {e.Message}", e);
+        }
+    }
 
     /// <summary>The bucket, plus the directory when configured; <paramref name="from"/> picks one to read (<c>bucket</c> or <c>directory</c>).</summary>
     public IBackupTarget Target(string? from = null)

@@ -1,5 +1,6 @@
 using HeadyClouds.Data.Crypto;
 using HeadyClouds.Data.ObjectStorage;
+using HeadyClouds.ServiceDefaults.Audit;
 using HeadyClouds.ServiceDefaults.Identity;
 using HeadyMe.Sync.Apis;
 using HeadyMe.Sync.Changes;
@@ -38,6 +39,8 @@ public static class HeadyMeServices
     {
         builder.AddHeadyMeDatabase();
         builder.AddHeadyIdentity();
+        // Membership changes go to SyncManager's hash-chained audit log (the AppHost name of this service).
+        builder.AddHeadyAuditClient("headyme-sync");
         // Redis only wakes long polls sooner (they fall back to polling the database), so it is not part of readiness.
         builder.AddRedisClient(RedisResource, settings => settings.DisableHealthChecks = true);
         builder.Services.AddOpenApi();

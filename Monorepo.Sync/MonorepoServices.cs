@@ -1,5 +1,6 @@
 using HeadyClouds.Data.Crypto;
 using HeadyClouds.Data.ObjectStorage;
+using HeadyClouds.ServiceDefaults.Audit;
 using HeadyClouds.ServiceDefaults.Identity;
 using Monorepo.Sync.Application;
 using Monorepo.Sync.Infrastructure;
@@ -26,6 +27,8 @@ public static class MonorepoServices
     {
         builder.AddMonorepoDatabase();
         builder.AddHeadyIdentity();
+        // Forced ref updates go to SyncManager's hash-chained audit log too (the AppHost name of this service).
+        builder.AddHeadyAuditClient("monorepo-sync");
         builder.Services.AddOpenApi();
         builder.Services.Configure<MonorepoOptions>(builder.Configuration.GetSection(MonorepoOptions.Section));
         builder.Services.AddSingleton(KeyRing.FromConfiguration(builder.Configuration));

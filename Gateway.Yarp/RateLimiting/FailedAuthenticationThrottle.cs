@@ -8,7 +8,11 @@ namespace Gateway.Yarp.RateLimiting;
 /// reaches the limit within the window, its bearer-token requests are refused with 429 until the window ends,
 /// without asking SyncManager.
 /// </summary>
-public sealed class FailedAuthenticationThrottle(IConnectionMultiplexer redis, IOptions<EdgeRateLimitOptions> options, ILogger<FailedAuthenticationThrottle> logger)
+public sealed class FailedAuthenticationThrottle(
+    IConnectionMultiplexer redis,
+    IOptions<EdgeRateLimitOptions> options,
+    Edge.SecurityAudit audit,
+    ILogger<FailedAuthenticationThrottle> logger)
 {
     public static string Key(string ip) => $"heady:authfail:{ip}";
 
@@ -49,6 +53,8 @@ public sealed class FailedAuthenticationThrottle(IConnectionMultiplexer redis, I
                 // The window starts at the first failure; later failures do not extend it.
                 await db.KeyExpireAsync(Key(ip), TimeSpan.FromSeconds(options.Value.FailedAuthWindowSeconds));
             }
+
+            audit.OnFailedAuthentication(ip, count);
         }
         catch (RedisException e)
         {

@@ -32,6 +32,7 @@ public sealed partial class WafMiddleware(RequestDelegate next, WafEngineProvide
         if (result.Blocked)
         {
             await WriteBlockedAsync(context, result);
+            context.RequestServices.GetService<IWafBlockListener>()?.OnBlocked(context, result);
             return;
         }
 

@@ -53,7 +53,7 @@ public sealed class AuditClient(HttpClient http, AuditClientIdentity identity, T
                 (int)response.StatusCode, await response.Content.ReadAsStringAsync(ct));
             return false;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException)
         {
             // A lost security event must be visible: logged at error level (alertable), never silently dropped.
             logger.LogError(e, "Audit event {EventType} could not be sent to SyncManager", auditEvent.EventType);
@@ -84,6 +84,9 @@ public static class AuditClientExtensions
             http.UseMeshTransport("syncmanager");
         }
 
+        builder.Services.TryAddSingleton<AuditQueue>();
+        builder.Services.TryAddSingleton<IAuditQueue>(sp => sp.GetRequiredService<AuditQueue>());
+        builder.Services.AddHostedService<AuditQueueSender>();
         return builder;
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using HeadyClouds.ServiceDefaults;
+using HeadyClouds.ServiceDefaults.Audit;
 using HeadyClouds.ServiceDefaults.Identity;
 using HeadyClouds.Sync.Core.Protocol;
 using HeadyMe.Sync.Domain;
@@ -36,7 +37,7 @@ public static class MembersApi
             .Select(m => new MemberResponse(m.UserId, m.Role, m.AddedAt)).ToArrayAsync(ct));
 
     private static async Task<IResult> PutMember(Guid id, Guid userId, MemberRequest request, ClaimsPrincipal caller, WorkspaceAccess access,
-        HeadyMeDbContext db, TimeProvider time, CancellationToken ct)
+        HeadyMeDbContext db, TimeProvider time, IAuditQueue audit, CancellationToken ct)
     {
         if (await access.RequireAsync(id, caller, WorkspaceRoles.Owner, ct) is { } denied)
         {
@@ -64,11 +65,18 @@ public static class MembersApi
             member.Role = request.Role;
         }
 
+        var previousRole = db.Entry(member).State == EntityState.Added ? null : (string?)db.Entry(member).Property(m => m.Role).OriginalValue;
         await db.SaveChangesAsync(ct);
+        if (previousRole != member.Role)
+        {
+            audit.Enqueue(MembershipChanged(caller, id, userId, previousRole, member.Role));
+        }
+
         return TypedResults.Ok(new MemberResponse(member.UserId, member.Role, member.AddedAt));
     }
 
-    private static async Task<IResult> DeleteMember(Guid id, Guid userId, ClaimsPrincipal caller, WorkspaceAccess access, HeadyMeDbContext db, CancellationToken ct)
+    private static async Task<IResult> DeleteMember(Guid id, Guid userId, ClaimsPrincipal caller, WorkspaceAccess access, HeadyMeDbContext db,
+        IAuditQueue audit, CancellationToken ct)
     {
         if (await access.RequireAsync(id, caller, WorkspaceRoles.Owner, ct) is { } denied)
         {
@@ -88,8 +96,13 @@ public static class MembersApi
 
         db.WorkspaceMembers.Remove(member);
         await db.SaveChangesAsync(ct);
+        audit.Enqueue(MembershipChanged(caller, id, userId, member.Role, null));
         return TypedResults.NoContent();
     }
+
+    /// <summary>For the platform audit log: who changed whose role in which workspace (null role = not a member).</summary>
+    private static AuditEvent MembershipChanged(ClaimsPrincipal caller, Guid workspaceId, Guid userId, string? from, string? to) =>
+        new($"user:{caller.UserId()}", "membership.changed", $"workspace:{workspaceId}", new { userId, from, to });
 
     private static async Task<bool> IsLastOwnerAsync(HeadyMeDbContext db, Guid id, CancellationToken ct) =>
         await db.WorkspaceMembers.CountAsync(m => m.WorkspaceId == id && m.Role == WorkspaceRoles.Owner, ct) <= 1;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using HeadyClouds.ServiceDefaults.Audit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Monorepo.Sync.Domain;
@@ -30,6 +31,7 @@ public sealed class SyncRunner(
     CredentialProtector protector,
     IOptions<MonorepoOptions> options,
     TimeProvider time,
+    IAuditQueue audit,
     ILogger<SyncRunner> logger)
 {
     /// <summary>Internal refs in the mirror (keep split commits alive); never fetched over, never pushed.</summary>
@@ -172,7 +174,25 @@ public sealed class SyncRunner(
         return lag;
     }
 
-    private void Audit(Repository repository, SyncRun run, string target, RefUpdate update) =>
+    private void Audit(Repository repository, SyncRun run, string target, RefUpdate update)
+    {
+        if (update.Forced)
+        {
+            // History was rewritten on a target: also in the platform's hash-chained audit log.
+            audit.Enqueue(new AuditEvent($"sync:{run.Trigger}", "ref.forced", $"repository:{repository.Id}", new
+            {
+                target,
+                @ref = update.Ref,
+                oldId = update.OldId,
+                newId = update.NewId,
+                runId = run.Id,
+            }));
+        }
+
+        AddRefUpdateAudit(repository, run, target, update);
+    }
+
+    private void AddRefUpdateAudit(Repository repository, SyncRun run, string target, RefUpdate update) =>
         db.RefUpdateAudit.Add(new RefUpdateAudit
         {
             RepositoryId = repository.Id,

@@ -181,6 +181,24 @@ public sealed class RefusedRestoreTests(BackedUpStack fx) : IClassFixture<Backed
     }
 
     [Fact]
+    public async Task ASegmentObjectLargerThanAnySegmentIsRefused()
+    {
+        var key = (await SegmentKeysAsync(0))[0];
+        var original = await GetAsync(key);
+        await PutAsync(key, [.. original, .. RandomNumberGenerator.GetBytes(64 * 1024)]);
+        try
+        {
+            var e = await Assert.ThrowsAsync<BackupIntegrityException>(() => RestoreAsync());
+            Assert.Contains("larger than any segment", e.Message, StringComparison.Ordinal);
+            await fx.AssertNothingChangedAsync();
+        }
+        finally
+        {
+            await PutAsync(key, original);
+        }
+    }
+
+    [Fact]
     public async Task AWrongKeyIsRefusedAndNothingIsWritten()
     {
         var e = await Assert.ThrowsAsync<BackupIntegrityException>(() => RestoreAsync(RandomNumberGenerator.GetBytes(32)));

@@ -4,6 +4,7 @@ using System.Text;
 using HeadyClouds.ServiceDefaults.Identity;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -37,7 +38,8 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
     protected virtual IEnumerable<KeyValuePair<string, string>> ExtraSettings => [];
 
     /// <summary>A fresh key per fixture; 48 characters (the service refuses fewer than 32 bytes).</summary>
-    public string SigningKeyText { get; } = "itest-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(21));
+    /// <remarks>Settable before <see cref="InitializeAsync"/> so services hosted together can share one key, as the AppHost gives them.</remarks>
+    public string SigningKeyText { get; set; } = "itest-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(21));
 
     public byte[] SigningKey => Encoding.UTF8.GetBytes(SigningKeyText);
 
@@ -52,7 +54,7 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
     /// <summary>Every log line the service wrote at Warning or above (the fixture's level), to check what is never logged.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> Logs { get; } = new();
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         // Read every variable first, so a missing one fails with the how-to-run message before anything starts.
         _ = TestServers.Postgres;
@@ -87,7 +89,7 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
                 settings[key] = value;
             }
 
-            factory = new ServiceFactory(settings, Logs);
+            factory = new ServiceFactory(settings, Logs, ConfigureTestServices);
             // What the service's migration step (--migrate) does before the service starts: schema, then the rest.
             await using (var scope = factory.Services.CreateAsyncScope())
             {
@@ -122,6 +124,11 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
 
     /// <summary>The rest of the service's migration step after the schema (seeding, storage), if any.</summary>
     protected virtual Task PrepareAsync(IServiceProvider services, TDbContext db) => Task.CompletedTask;
+
+    /// <summary>Replaces services after the service's own registrations (e.g. routes an HttpClient to another in-process service).</summary>
+    protected virtual void ConfigureTestServices(IServiceCollection services)
+    {
+    }
 
     /// <summary>A DbContext of the running service (its real configuration), for arranging and checking state.</summary>
     public async Task<T> WithDbAsync<T>(Func<TDbContext, Task<T>> action)
@@ -160,11 +167,15 @@ public abstract class ServiceFixture<TDbContext> : IAsyncLifetime where TDbConte
 
     public Task<HttpResponseMessage> PostAsync(string path, CallerIdentity? caller, object body) => SendAsync(HttpMethod.Post, path, caller, body);
 
-    private sealed class ServiceFactory(IReadOnlyDictionary<string, string> settings, System.Collections.Concurrent.ConcurrentQueue<string> logs) : WebApplicationFactory<TDbContext>
+    private sealed class ServiceFactory(
+        IReadOnlyDictionary<string, string> settings,
+        System.Collections.Concurrent.ConcurrentQueue<string> logs,
+        Action<IServiceCollection> configureTestServices) : WebApplicationFactory<TDbContext>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.ConfigureServices(services => services.AddLogging(logging => logging.AddProvider(new HeadyClouds.Testing.CollectingLoggerProvider(logs))));
+            builder.ConfigureTestServices(configureTestServices);
             // UseSetting reaches WebApplication.CreateBuilder as configuration before Program.cs reads it
             // (the services read the signing key and connection strings while building, not after).
             foreach (var (key, value) in settings)

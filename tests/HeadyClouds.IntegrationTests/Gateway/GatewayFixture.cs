@@ -29,6 +29,7 @@ public sealed class GatewayFixture : IAsyncLifetime
     public const int TokenBurst = 5;
     public const int IpBurst = 12;
     public const int FailedAuthLimit = 3;
+    public const int WafAuditThreshold = 3;
 
     private readonly string certificateDirectory = Path.Combine(Path.GetTempPath(), "hc-gw-cert-" + Guid.NewGuid().ToString("N")[..8]);
     private GatewayFactory? replicaA;
@@ -63,6 +64,7 @@ public sealed class GatewayFixture : IAsyncLifetime
             ["Edge:RateLimits:IpBurst"] = IpBurst.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Edge:RateLimits:FailedAuthPerWindow"] = FailedAuthLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Edge:RateLimits:FailedAuthWindowSeconds"] = "60",
+            ["Edge:Audit:WafBlocksThreshold"] = WafAuditThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["services:syncmanager:http:0"] = "http://syncmanager.test",
             ["services:headyme-sync:http:0"] = "http://headyme.test",
             ["services:monorepo-sync:http:0"] = "http://monorepo.test",
@@ -187,6 +189,8 @@ public sealed class GatewayFixture : IAsyncLifetime
             builder.ConfigureTestServices(services =>
             {
                 services.AddHttpClient<TokenIntrospector>()
+                    .ConfigurePrimaryHttpMessageHandler(() => fixture.SyncManager.Factory.Server.CreateHandler());
+                services.AddHttpClient<HeadyClouds.ServiceDefaults.Audit.IAuditClient, HeadyClouds.ServiceDefaults.Audit.AuditClient>()
                     .ConfigurePrimaryHttpMessageHandler(() => fixture.SyncManager.Factory.Server.CreateHandler());
                 var upstream = new CountingHandler(fixture.SyncManager.Factory.Server.CreateHandler(), fixture.upstreamCounter);
                 services.AddSingleton<IForwarderHttpClientFactory>(new TestForwarderClientFactory(() => upstream));

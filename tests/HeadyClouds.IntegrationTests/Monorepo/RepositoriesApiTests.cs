@@ -11,10 +11,31 @@ public sealed class MonorepoFixture : MonorepoFixtureBase
     protected override bool AllowLocalRemotes => false;
 }
 
-/// <summary>Monorepo.Sync allowed to mirror local bare repositories, for sync-run tests.</summary>
+/// <summary>
+/// Monorepo.Sync allowed to mirror local bare repositories, for sync-run tests; its platform audit events go to a real
+/// in-process SyncManager (<see cref="AuditLog"/>).
+/// </summary>
 public sealed class MonorepoLocalRemotesFixture : MonorepoFixtureBase
 {
+    public HeadyClouds.IntegrationTests.SyncManager.SyncManagerFixture AuditLog { get; } = new();
+
     protected override bool AllowLocalRemotes => true;
+
+    public override async Task InitializeAsync()
+    {
+        AuditLog.SigningKeyText = SigningKeyText; // one platform, one identity key
+        await AuditLog.InitializeAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await AuditLog.DisposeAsync();
+    }
+
+    protected override void ConfigureTestServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services) =>
+        services.RouteAuditTo(() => AuditLog.Factory.Server.CreateHandler());
 }
 
 public abstract class MonorepoFixtureBase : ServiceFixture<MonorepoDbContext>
