@@ -98,6 +98,40 @@ public sealed class MeshEndToEndTests(StackFixture stack)
     }
 
     [Fact]
+    public async Task A_membership_change_through_the_gateway_reaches_the_audit_chain_over_the_mesh()
+    {
+        using var admin = stack.Gateway(stack.AdminToken);
+        var workspace = await (await admin.PostAsJsonAsync("/api/v1/workspaces", new { name = "audited" })).Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var user = await (await admin.PostAsJsonAsync("/api/v1/users", new { username = "member" + Guid.NewGuid().ToString("N")[..8] })).Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var workspaceId = workspace.GetProperty("id").GetString();
+        var put = await admin.PutAsJsonAsync($"/api/v1/workspaces/{workspaceId}/members/{user.GetProperty("id").GetString()}", new { role = "viewer" });
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        // Read the chain as the gateway would forward an admin: the gateway's certificate plus a signed user assertion
+        // (the accepted twin of the refused case below).
+        using var gateway = await EnrollAsync("gateway");
+        using var toSyncManager = ServiceClient("syncmanager", gateway);
+        var reader = new CallerIdentity(CallerKind.User, Guid.NewGuid().ToString(), "auditor", ["admin"], []);
+        // The event is sent in the background: wait for it (bounded), never for a fixed time.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            using var query = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/audit?service=headyme-sync&eventType=membership.changed&subject=workspace:{workspaceId}");
+            query.Headers.Add(HeadyHeaders.Identity, IdentityAssertion.Create(reader, Encoding.UTF8.GetBytes(stack.IdentitySigningKey), DateTimeOffset.UtcNow, TimeSpan.FromSeconds(60)));
+            var response = await toSyncManager.SendAsync(query, cts.Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var entries = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement[]>(cts.Token);
+            if (entries!.Length > 0)
+            {
+                Assert.Equal("headyme-sync", entries[0].GetProperty("service").GetString());
+                return;
+            }
+
+            await Task.Delay(250, cts.Token);
+        }
+    }
+
+    [Fact]
     public async Task A_validly_signed_user_identity_from_a_non_gateway_peer_is_refused()
     {
         var admin = new CallerIdentity(CallerKind.User, Guid.NewGuid().ToString(), "mallory", ["admin"], ["repositories:read", "workspaces:read"]);
