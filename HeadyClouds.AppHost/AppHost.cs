@@ -6,6 +6,8 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var adminToken = builder.AddParameter(ResourceNames.AdminToken, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 var encryptionKek = builder.AddParameter(ResourceNames.EncryptionKek, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+// Kept outside the platform too: without it no backup can be restored (docs/backup.md).
+var backupKek = builder.AddParameter(ResourceNames.BackupKek, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 var identitySigningKey = builder.AddParameter(ResourceNames.IdentitySigningKey, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
 var data = builder.AddDataTier();
@@ -37,10 +39,11 @@ var headyMe = builder.AddProject<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSyn
     .WithReference(syncManager) // platform audit events (sent in the background; no WaitFor needed)
     .WaitForCompletion(headyMeMigrations);
 
+var monorepoStorage = builder.ExecutionContext.IsPublishMode ? "/data/monorepo" : Path.Combine(data.StateDirectory, "monorepo");
 var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync)
     .WithPlatformDefaults(identitySigningKey, mesh)
     .WithKeyEncryptionKey(encryptionKek)
-    .WithEnvironment("Monorepo__StoragePath", builder.ExecutionContext.IsPublishMode ? "/data/monorepo" : Path.Combine(data.StateDirectory, "monorepo"))
+    .WithEnvironment("Monorepo__StoragePath", monorepoStorage)
     .WithReference(data.MonorepoDb)
     .WithReference(objectStore).WaitFor(objectStore)
     .WithReference(syncManager) // platform audit events
@@ -48,6 +51,21 @@ var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.Monorepo
 
 // SyncManager's jobs call internal endpoints of both (declared after it, so referenced here; no WaitFor: jobs retry).
 syncManager.WithReference(headyMe).WithReference(monorepo);
+
+// The daily backup job (HeadyClouds.Backup): every database, the chunk and bundle buckets, the mirrors, under its own key.
+// In containers mode SyncManager's image needs pg_dump 15 and git, and read access to Monorepo.Sync's volume.
+syncManager
+    .WithReference(objectStore).WaitFor(objectStore)
+    .WithReference(data.HeadyMeDb)
+    .WithReference(data.MonorepoDb)
+    .WithEnvironment("Backup__Encryption__ActiveKeyId", "backup1")
+    .WithEnvironment("Backup__Encryption__Keys__backup1", backupKek)
+    .WithEnvironment("Backup__Databases__0", ResourceNames.SyncManagerDb)
+    .WithEnvironment("Backup__Databases__1", ResourceNames.HeadyMeDb)
+    .WithEnvironment("Backup__Databases__2", ResourceNames.MonorepoDb)
+    .WithEnvironment("Backup__Buckets__0", "headyme-chunks")
+    .WithEnvironment("Backup__Buckets__1", "monorepo-bundles")
+    .WithEnvironment("Backup__RepositoriesPath", Path.Combine(monorepoStorage, "mirrors"));
 if (!builder.ExecutionContext.IsPublishMode)
 {
     // The certificate-health job checks the gateway's development certificate (the internal CA adds its own source later).

@@ -33,6 +33,7 @@ public static class ResourceNames
     public const string AdminToken = "admin-token";
     public const string IdentitySigningKey = "identity-signing-key";
     public const string EncryptionKek = "encryption-kek";
+    public const string BackupKek = "backup-kek";
     public const string PostgresPassword = "postgres-password";
     public const string RedisPassword = "redis-password";
     public const string ObjectStoreUser = "objectstore-user";

@@ -1,3 +1,4 @@
+using HeadyClouds.Backup;
 using HeadyClouds.ServiceDefaults.Identity;
 using HeadyClouds.ServiceDefaults.Mesh;
 using Microsoft.AspNetCore.Authorization;
@@ -65,6 +66,7 @@ public static class SyncManagerServices
         builder.Services.AddSingleton<IJobHandler, CertificateHealthHandler>();
         builder.Services.AddSingleton<IJobHandler, AuditVerifyHandler>();
         builder.Services.AddSingleton<IJobHandler, BackupHandler>();
+        builder.Services.AddHeadyBackup(builder.Configuration);
         builder.Services.AddSingleton<JobHandlerRegistry>();
         builder.Services.AddSingleton<JobEngine>();
         builder.Services.AddHostedService<JobWorker>();

@@ -112,6 +112,29 @@ public sealed class HeadyApiClient(HttpClient http)
         return await response.Content.ReadAsByteArrayAsync(ct);
     }
 
+    /// <summary>
+    /// Many chunks in one request (`POST chunks/fetch`, at most <see cref="SyncApi.MaxChunkIdsPerFetch"/> ids): the
+    /// server answers a prefix of them as a chunk pack; every record's hash is verified while reading. The caller asks
+    /// again (or per chunk) for the ids not in the answer.
+    /// </summary>
+    public async Task<Dictionary<string, byte[]>> FetchChunksAsync(Guid workspace, IReadOnlyList<string> ids, CancellationToken ct = default)
+    {
+        using var response = await SendRawAsync(new HttpRequestMessage(HttpMethod.Post, $"{Ws(workspace)}/chunks/fetch")
+        {
+            Content = JsonContent.Create(new FetchChunksRequest(ids), options: Json),
+        }, ct, HttpCompletionOption.ResponseHeadersRead);
+        await EnsureSuccessAsync(response, ct);
+        var chunks = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        using var reader = new ChunkPackReader(body);
+        while (await reader.ReadAsync(ct) is { } record)
+        {
+            chunks[record.Id.Value] = record.Data.ToArray();
+        }
+
+        return chunks;
+    }
+
     // ---- files ----
 
     /// <summary>A whole file version streamed (the caller verifies its hash); dispose the response.</summary>

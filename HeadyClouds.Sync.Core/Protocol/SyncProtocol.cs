@@ -14,6 +14,12 @@ public static class SyncApi
     /// <summary>Most chunk ids in one missing-chunks query.</summary>
     public const int MaxChunkIdsPerQuery = 20_000;
 
+    /// <summary>Most chunk ids in one chunk fetch (`POST chunks/fetch`; the JSON of 900 ids fits the gateway's 64 KiB body limit).</summary>
+    public const int MaxChunkIdsPerFetch = 900;
+
+    /// <summary>A chunk fetch answers the longest prefix of the ids whose chunks fit in this many bytes (at least one chunk).</summary>
+    public const int MaxChunkFetchBytes = 16 * 1024 * 1024;
+
     /// <summary>Most files in one batch commit.</summary>
     public const int MaxFilesPerCommit = 1_000;
 
@@ -48,6 +54,9 @@ public static class CommitOutcomes
 public sealed record MissingChunksRequest(IReadOnlyList<string> ChunkIds);
 
 public sealed record MissingChunksResponse(IReadOnlyList<string> Missing);
+
+/// <summary>`POST chunks/fetch`: the chunks to download in one chunk pack (answer: a prefix of them, in this order).</summary>
+public sealed record FetchChunksRequest(IReadOnlyList<string> ChunkIds);
 
 public sealed record ChunkUploadResponse(IReadOnlyList<string> Stored, IReadOnlyList<string> AlreadyPresent);
 

@@ -38,6 +38,7 @@ public static class WorkspaceSyncApi
         api.MapPost("/chunks/missing", Missing).RequireScope(write);
         api.MapPost("/chunks", Upload).RequireScope(write);
         api.MapGet("/chunks/{chunkId}", GetChunk).RequireScope(read);
+        api.MapPost("/chunks/fetch", Fetch).RequireScope(read);
 
         api.MapPost("/files/commit", CommitBatch).RequireScope(write);
         api.MapPost("/files", CommitOne).RequireScope(write);
@@ -159,6 +160,65 @@ public static class WorkspaceSyncApi
         // Content-addressed: a chunk id never names other bytes.
         context.Response.Headers.CacheControl = "private, max-age=31536000, immutable";
         return TypedResults.Bytes(data, "application/octet-stream", entityTag: new EntityTagHeaderValue($"\"{chunkId}\""));
+    }
+
+    /// <summary>
+    /// Many chunks in one chunk pack (a folder of small files would otherwise take a request per file): the longest
+    /// prefix of the requested ids that fits in <see cref="SyncApi.MaxChunkFetchBytes"/> (always at least one), in
+    /// request order, duplicates once. The client asks again for the rest. All chunks are read and authenticated
+    /// before the first byte is sent, so an unknown chunk is a 404 and a damaged one a 500, never a truncated pack.
+    /// </summary>
+    private static async Task<IResult> Fetch(Guid id, FetchChunksRequest request, ClaimsPrincipal caller, WorkspaceAccess access, ChunkStore chunks, CancellationToken ct)
+    {
+        if (await access.RequireAsync(id, caller, WorkspaceRoles.Viewer, ct) is { } denied)
+        {
+            return denied;
+        }
+
+        if (request.ChunkIds is null || request.ChunkIds.Count is 0 || request.ChunkIds.Count > SyncApi.MaxChunkIdsPerFetch)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["chunkIds"] = [$"chunkIds is required: 1 to {SyncApi.MaxChunkIdsPerFetch} ids."] });
+        }
+
+        if (request.ChunkIds.FirstOrDefault(c => !ChunkId.IsValid(c)) is { } bad)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["chunkIds"] = [$"'{Shorten(bad)}' is not a chunk id: expected 64 lowercase hex characters (SHA-256)."] });
+        }
+
+        var ids = request.ChunkIds.Distinct(StringComparer.Ordinal).ToList();
+        var known = await chunks.DescribeAsync(id, ids, ct);
+        if (ids.FirstOrDefault(c => !known.ContainsKey(c)) is { } unknown)
+        {
+            return Problems.NotFound($"Workspace {id} has no chunk {unknown}.");
+        }
+
+        var take = 0;
+        long bytes = 0;
+        while (take < ids.Count && (take == 0 || bytes + known[ids[take]].Size <= SyncApi.MaxChunkFetchBytes))
+        {
+            bytes += known[ids[take]].Size;
+            take++;
+        }
+
+        var data = new byte[take][];
+        try
+        {
+            await Parallel.ForAsync(0, take, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
+                data[i] = await chunks.ReadObjectAsync(id, ids[i], known[ids[i]].ObjectKey, token));
+        }
+        catch (ChunkIntegrityException e)
+        {
+            return SyncProblems.Integrity(e.Message);
+        }
+
+        using var pack = new MemoryStream((int)ChunkPack.EncodedLength(data.Select(d => d.Length)));
+        var writer = new ChunkPackWriter(pack);
+        for (var i = 0; i < take; i++)
+        {
+            await writer.WriteAsync(ChunkId.Parse(ids[i]), data[i], ct);
+        }
+
+        return TypedResults.Bytes(pack.ToArray(), ChunkPack.ContentType);
     }
 
     // ---------------------------------------------------------------- commits

@@ -15,8 +15,8 @@ public static class DefaultJobs
         ("workspace-maintenance", JobTypes.WorkspaceMaintenance, "30 2 * * *", true, 5, "{}"),
         ("certificate-health", JobTypes.CertificateHealth, "0 6 * * *", true, 1, "{\"warnDays\":30}"),
         ("audit-verify", JobTypes.AuditVerify, "15 * * * *", true, 1, "{}"),
-        // Disabled until the backup service exists (issue 9); running it reports "not yet available".
-        ("backup", JobTypes.Backup, "0 1 * * *", false, 1, "{}"),
+        // Daily platform backup (docs/backup.md); a run without backup configuration goes to the dead letters at once.
+        ("backup", JobTypes.Backup, "0 1 * * *", true, 3, "{}"),
     ];
 
     public static async Task SeedAsync(IServiceProvider services, SyncManagerDbContext db, CancellationToken ct)

@@ -66,12 +66,30 @@ public sealed class KeyRotationHandler(
 }
 
 /// <summary>Backups belong to the backup work (issue 9), which does not exist yet: refused, never faked.</summary>
-public sealed class BackupHandler : IJobHandler
+/// <summary>
+/// The platform backup (HeadyClouds.Backup, docs/backup.md): dumps, objects and repository bundles, encrypted, then
+/// retention. Resolved at run time so that a SyncManager without backup configuration still starts; such a run goes
+/// straight to the dead letters naming what is missing (retrying cannot fix configuration).
+/// </summary>
+public sealed class BackupHandler(IServiceProvider services) : IJobHandler
 {
     public string Type => JobTypes.Backup;
 
-    public Task<string?> RunAsync(JobContext context, CancellationToken ct) =>
-        throw new PermanentJobException("Backup is not yet available: the backup service (issue 9) has not been built; nothing was backed up.");
+    public async Task<string?> RunAsync(JobContext context, CancellationToken ct)
+    {
+        HeadyClouds.Backup.BackupService backup;
+        try
+        {
+            backup = services.GetRequiredService<HeadyClouds.Backup.BackupService>();
+            backup.Plan();
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new PermanentJobException($"Backup is not configured: {e.Message}", e);
+        }
+
+        return (await backup.RunAsync(ct)).ToString();
+    }
 }
 
 /// <summary>Verifies the audit chain (sets the heady.audit.chain_valid gauge) and fails naming the first broken entry.</summary>

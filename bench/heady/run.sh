@@ -3,7 +3,8 @@
 # big file, and a second device's pull, through the real HeadyMe.Sync (in-process) on real PostgreSQL/Redis/S3.
 # Usage: bash bench/heady/run.sh [small files (10000)] [big MiB (1024)]
 # Uses the servers of $HEADY_TEST_* when set, else starts its own with eng/test-servers.sh. Table on stdout.
-# With rsync installed, also prints a local rsync of the same tree (a lower bound: no network, no encryption).
+# Then the same data set and steps with rsync (local, and over ssh to 127.0.0.1) and rclone (local, and to the local
+# S3 server): bench/heady/compare.sh; as root it installs rsync and rclone (apt-get) when missing.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -20,13 +21,17 @@ for attempt in 1 2 3; do
   sleep 5
 done
 dotnet "$ARTIFACTS/HeadyClouds.Bench.Heady.dll" "$@"
-if command -v rsync >/dev/null; then
-  SMALL="${1:-10000}"; BIG="${2:-1024}"
-  TMP="$(mktemp -d)"; mkdir -p "$TMP/src"
-  for d in $(seq -f %03g 0 99); do mkdir -p "$TMP/src/d$d"; done
-  for i in $(seq 0 $((SMALL - 1))); do head -c 4096 /dev/urandom > "$TMP/src/d$(printf %03d $((i % 100)))/f$(printf %06d "$i").bin"; done
-  head -c "$((BIG * 1048576))" /dev/urandom > "$TMP/src/big.bin"
-  s=$(date +%s.%N); rsync -a "$TMP/src/" "$TMP/dst/"; e=$(date +%s.%N)
-  echo "| rsync -a (local, initial) | $(echo "$e - $s" | bc) s | | | | |"
-  rm -rf "$TMP"
+# The same data set and steps with rsync and rclone (bench/heady/compare.sh), installed here when missing.
+missing=()
+for tool in rsync rclone; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${missing[*]} (apt-get)" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing: ${missing[*]}; install them (apt-get install ${missing[*]}) for the comparison rows" >&2
+    exit 0
+  fi
 fi
+bash "$HERE/compare.sh" "$@"

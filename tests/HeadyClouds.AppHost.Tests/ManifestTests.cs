@@ -19,7 +19,7 @@ public sealed class ManifestTests
 
     private static readonly string[] SecretParameters =
     [
-        "admin-token", "identity-signing-key", "encryption-kek", "postgres-password", "redis-password", "objectstore-user", "objectstore-password",
+        "admin-token", "identity-signing-key", "encryption-kek", "backup-kek", "postgres-password", "redis-password", "objectstore-user", "objectstore-password",
         "ca-operator-token", "ca-hsm-pin", .. MeshWorkloads.Select(w => w + "-join-token"),
     ];
 

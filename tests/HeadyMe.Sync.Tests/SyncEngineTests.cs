@@ -259,6 +259,68 @@ public sealed class SyncEngineTests(HeadyMeFixture fx) : IClassFixture<HeadyMeFi
         Assert.Equal("Integrity error", content.GetProperty("title").GetString());
         var info = await fx.GetJsonAsync<FileDetails>($"{Ws(ws)}/files/info?path=secret.txt", alice);
         await (await fx.GetAsync($"{Ws(ws)}/chunks/{info.Chunks[0].Id}", alice)).AssertProblemAsync(HttpStatusCode.InternalServerError);
+        // The batch fetch authenticates every chunk before answering: a 500, never a pack with garbage in it.
+        await (await fx.PostAsync($"{Ws(ws)}/chunks/fetch", alice, new FetchChunksRequest([info.Chunks[0].Id]))).AssertProblemAsync(HttpStatusCode.InternalServerError);
+    }
+
+    private static async Task<List<(string Id, byte[] Data)>> ReadPackAsync(HttpResponseMessage response)
+    {
+        await response.AssertStatusAsync(HttpStatusCode.OK);
+        Assert.Equal(SyncApi.ChunkPackContentType, response.Content.Headers.ContentType?.MediaType);
+        using var reader = new HeadyClouds.Sync.Core.Chunking.ChunkPackReader(await response.Content.ReadAsStreamAsync()); // verifies every hash
+        var records = new List<(string, byte[])>();
+        while (await reader.ReadAsync() is { } record)
+        {
+            records.Add((record.Id.Value, record.Data.ToArray()));
+        }
+
+        return records;
+    }
+
+    [Fact]
+    public async Task ChunkFetchAnswersAPackInRequestOrderAndOnlyTheWorkspacesOwnChunks()
+    {
+        var alice = Callers.NewUser(ReadWrite);
+        var viewer = Callers.NewUser(ReadWrite);
+        var outsider = Callers.NewUser(ReadWrite);
+        var ws = await fx.CreateWorkspaceAsync(alice);
+        var other = await fx.CreateWorkspaceAsync(alice);
+        await fx.AddMemberAsync(ws, alice, viewer, "viewer");
+        var small = Enumerable.Range(0, 5).Select(i => Random(1000 + i)).ToList();
+        await fx.UploadAsync(ws, alice, small);
+        var foreign = Random(700);
+        await fx.UploadAsync(other, alice, [foreign]);
+
+        // Request order, a duplicate answered once; a viewer may fetch.
+        var ids = new[] { Id(small[3]), Id(small[0]), Id(small[3]), Id(small[4]) };
+        var pack = await ReadPackAsync(await fx.PostAsync($"{Ws(ws)}/chunks/fetch", viewer, new FetchChunksRequest(ids)));
+        Assert.Equal([Id(small[3]), Id(small[0]), Id(small[4])], pack.Select(r => r.Id));
+        Assert.Equal([small[3], small[0], small[4]], pack.Select(r => r.Data));
+
+        // Another workspace's chunk is unknown here even to its owner (no cross-workspace reads by id); outsiders see no workspace.
+        var unknown = await (await fx.PostAsync($"{Ws(ws)}/chunks/fetch", alice, new FetchChunksRequest([Id(small[1]), Id(foreign)]))).AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Contains(Id(foreign), unknown.GetProperty("detail").GetString());
+        await (await fx.PostAsync($"{Ws(ws)}/chunks/fetch", outsider, new FetchChunksRequest([Id(small[1])]))).AssertProblemAsync(HttpStatusCode.NotFound);
+
+        // Bad requests.
+        await (await fx.PostAsync($"{Ws(ws)}/chunks/fetch", alice, new FetchChunksRequest([]))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await fx.PostAsync($"{Ws(ws)}/chunks/fetch", alice, new FetchChunksRequest(["../" + new string('a', 61)]))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await fx.PostAsync($"{Ws(ws)}/chunks/fetch", alice, new FetchChunksRequest(Enumerable.Repeat(Id(small[0]), SyncApi.MaxChunkIdsPerFetch + 1).ToArray())))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task ChunkFetchAnswersTheLongestPrefixThatFitsAndAlwaysOneChunk()
+    {
+        var alice = Callers.NewUser(ReadWrite);
+        var ws = await fx.CreateWorkspaceAsync(alice);
+        var big = Enumerable.Range(0, 3).Select(_ => Random(6 << 20)).ToList(); // 18 MiB > the 16 MiB answer limit
+        await fx.UploadAsync(ws, alice, big);
+
+        var first = await ReadPackAsync(await fx.PostAsync($"{Ws(ws)}/chunks/fetch", alice, new FetchChunksRequest(big.Select(Id).ToArray())));
+        Assert.Equal(big.Take(2).Select(Id), first.Select(r => r.Id));
+        var rest = await ReadPackAsync(await fx.PostAsync($"{Ws(ws)}/chunks/fetch", alice, new FetchChunksRequest([Id(big[2])])));
+        Assert.Equal(big[2], Assert.Single(rest).Data);
     }
 
     [Fact]

@@ -339,6 +339,45 @@ public sealed class TwoDeviceSyncTests(SyncFixture fx) : IClassFixture<SyncFixtu
     }
 
     /// <summary>Lets chunk uploads through and fails the commit, like a connection cut between the two.</summary>
+    [Fact]
+    public async Task Many_small_files_are_downloaded_in_chunk_fetch_batches_not_a_request_each()
+    {
+        var counter = new CountRequests();
+        var (a, b) = await TwoDevicesAsync(null, counter);
+        using var _ = a;
+        using var __ = b;
+        for (var i = 0; i < 300; i++)
+        {
+            a.Write($"d{i % 7}/f{i}.txt", $"small file {i}");
+        }
+
+        a.Write("same-1.txt", "identical");
+        a.Write("same-2.txt", "identical"); // one chunk for two files: fetched once
+        await a.SyncAsync();
+
+        var pulled = await b.SyncAsync();
+
+        Assert.Empty(pulled.Failed);
+        Assert.Equal(302, pulled.Downloaded.Count);
+        Assert.Equal(a.Snapshot(), b.Snapshot());
+        Assert.Equal(301, pulled.ChunksDownloaded); // the shared chunk travels once
+        Assert.Equal(1, counter.Count(p => p.EndsWith("/chunks/fetch", StringComparison.Ordinal)));
+        Assert.Equal(0, counter.Count(p => p.Contains("/chunks/", StringComparison.Ordinal) && !p.EndsWith("/fetch", StringComparison.Ordinal))); // no chunk GET on its own
+    }
+
+    private sealed class CountRequests : DelegatingHandler
+    {
+        private readonly System.Collections.Concurrent.ConcurrentBag<string> paths = [];
+
+        public int Count(Func<string, bool> path) => paths.Count(path);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            paths.Add(request.RequestUri!.AbsolutePath);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
     private sealed class FailCommits : DelegatingHandler
     {
         public bool Enabled { get; set; }

@@ -36,7 +36,10 @@ public sealed class WorkerFixture : SyncManagerApiFixture
 
 public sealed class JobWorkerTests(WorkerFixture fx) : IClassFixture<WorkerFixture>
 {
-    private async Task<JsonElement> RunToEndAsync(object definition)
+    private Task<JsonElement> RunToEndAsync(object definition) => RunToEndAsync(fx, definition);
+
+    /// <summary>Creates a definition, triggers it and waits for the hosted worker to finish the run.</summary>
+    public static async Task<JsonElement> RunToEndAsync(SyncManagerApiFixture fx, object definition)
     {
         var created = await (await fx.PostAsync("/api/v1/jobs/definitions", Callers.Admin(), definition)).AssertJsonAsync(HttpStatusCode.Created);
         var run = await (await fx.PostAsync($"/api/v1/jobs/definitions/{created.GetProperty("id").GetGuid()}/runs", Callers.Admin(), new { }))
@@ -76,13 +79,13 @@ public sealed class JobWorkerTests(WorkerFixture fx) : IClassFixture<WorkerFixtu
     }
 
     [Fact]
-    public async Task BackupIsReportedAsNotYetAvailableNeverAsSuccess()
+    public async Task BackupWithoutConfigurationGoesToTheDeadLettersAtOnceNeverAsSuccess()
     {
         var run = await RunToEndAsync(new { name = "backup-" + Callers.Unique(), type = JobTypes.Backup, maxAttempts = 3 });
 
         Assert.Equal(JobStates.Dead, run.GetProperty("state").GetString());
         Assert.Equal(1, run.GetProperty("attempt").GetInt32());
-        Assert.Contains("not yet available", run.GetProperty("lastError").GetString());
+        Assert.Contains("Backup is not configured", run.GetProperty("lastError").GetString());
     }
 
     [Fact]

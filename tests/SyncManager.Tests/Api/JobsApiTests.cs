@@ -55,8 +55,9 @@ public sealed class JobsApiTests(SyncManagerApiFixture fx) : IClassFixture<SyncM
             Assert.True(byName[name].GetProperty("enabled").GetBoolean(), name);
         }
 
-        Assert.False(byName["backup"].GetProperty("enabled").GetBoolean());
-        Assert.Equal(System.Text.Json.JsonValueKind.Null, byName["backup"].GetProperty("nextRunAt").ValueKind);
+        Assert.True(byName["backup"].GetProperty("enabled").GetBoolean());
+        Assert.Equal("0 1 * * *", byName["backup"].GetProperty("cron").GetString());
+        Assert.True(byName["backup"].GetProperty("nextRunAt").GetDateTimeOffset() > DateTimeOffset.UtcNow);
     }
 
     [Fact]
@@ -128,10 +129,10 @@ public sealed class JobsApiTests(SyncManagerApiFixture fx) : IClassFixture<SyncM
 
         var dead = await (await fx.GetAsync("/api/v1/jobs/dead-letters", Callers.Admin())).AssertJsonAsync(HttpStatusCode.OK);
         var entry = Assert.Single(dead.EnumerateArray(), d => d.GetProperty("id").GetGuid() == runId);
-        Assert.Contains("not yet available", entry.GetProperty("lastError").GetString());
+        Assert.Contains("Backup is not configured", entry.GetProperty("lastError").GetString());
         var attempt = Assert.Single(entry.GetProperty("attempts").EnumerateArray());
         Assert.Equal(AttemptOutcomes.Failed, attempt.GetProperty("outcome").GetString());
-        Assert.Contains("issue 9", attempt.GetProperty("error").GetString());
+        Assert.Contains("Backup is not configured", attempt.GetProperty("error").GetString());
         Assert.True(attempt.GetProperty("durationSeconds").GetDouble() >= 0);
     }
 
