@@ -28,6 +28,8 @@ public sealed class HeadyCliEndToEndTests(StackFixture stack) : IDisposable
     {
         public string Name { get; } = name;
 
+        public string Token { get; set; } = "";
+
         public string Folder { get; } = Directory.CreateDirectory(Path.Combine(home, "folder")).FullName;
 
         private string ConfigDir { get; } = Path.Combine(home, "config");
@@ -111,7 +113,8 @@ public sealed class HeadyCliEndToEndTests(StackFixture stack) : IDisposable
     private async Task<Device> LoggedInAsync(string name)
     {
         var device = new Device(name, Directory.CreateDirectory(Path.Combine(work, name)).FullName);
-        var login = await device.JsonAsync("login", "--gateway", stack.GatewayHttps.ToString(), "--token", await NewTokenAsync(), "--ca", CaFile);
+        device.Token = await NewTokenAsync();
+        var login = await device.JsonAsync("login", "--gateway", stack.GatewayHttps.ToString(), "--token", device.Token, "--ca", CaFile);
         Assert.Equal("user", login.GetProperty("role").GetString());
         return device;
     }
@@ -157,6 +160,16 @@ public sealed class HeadyCliEndToEndTests(StackFixture stack) : IDisposable
         var down = await b.SyncAsync();
         Assert.Equal(3, Strings(down, "downloaded").Length);
         Assert.Equal(a.Snapshot(), b.Snapshot());
+
+        // Small files come down in batches (POST chunks/fetch): the gateway routes it (the CLI would quietly fall back).
+        using (var gateway = stack.Gateway(b.Token))
+        {
+            var workspace = status.GetProperty("folder").GetProperty("workspaceId").GetGuid();
+            var fetch = await gateway.PostAsJsonAsync($"/api/v1/workspaces/{workspace}/chunks/fetch", new { chunkIds = new[] { Convert.ToHexStringLower(SHA256.HashData(notes)) } });
+            Assert.Equal(HttpStatusCode.OK, fetch.StatusCode);
+            Assert.Equal("application/vnd.heady.chunkpack", fetch.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(notes, (await fetch.Content.ReadAsByteArrayAsync())[36..]); // one record: 32-byte hash + length + data
+        }
 
         // Modify: a new size so the stat comparison sees it at once; 1 byte changed in the big file.
         a.Write("docs/notes.txt", "meeting notes, revised\n"u8.ToArray());
