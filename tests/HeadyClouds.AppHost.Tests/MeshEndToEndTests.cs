@@ -3,11 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 using HeadyClouds.ServiceDefaults.Identity;
 using HeadyClouds.ServiceDefaults.Mesh;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace HeadyClouds.AppHost.Tests;
 
@@ -166,24 +163,5 @@ public sealed class MeshEndToEndTests(StackFixture stack)
         Assert.Equal(HttpStatusCode.NotFound, (await probe.GetAsync("/api/v1/workspaces")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await probe.PostAsJsonAsync("/internal/v1/maintenance", new { })).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await probe.GetAsync("/openapi/v1.json")).StatusCode);
-    }
-
-    [Fact]
-    public async Task A_restarted_service_enrolls_again_with_a_fresh_join_token()
-    {
-        // Join tokens are single use and the key lived in the old process: the restart must mint a new one.
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var before = (await stack.App.ResourceNotifications.WaitForResourceHealthyAsync("monorepo-sync", cts.Token)).Snapshot.StartTimeStamp;
-        var commands = stack.App.Services.GetRequiredService<ResourceCommandService>();
-        var resource = stack.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == "monorepo-sync");
-        var result = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.RestartCommand, cts.Token);
-        Assert.True(result.Success, result.Message);
-        // The new process, healthy: it could only get there with a certificate, hence with a new join token.
-        await stack.App.ResourceNotifications.WaitForResourceAsync("monorepo-sync", e =>
-            e.Snapshot.StartTimeStamp > before && e.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, cts.Token);
-
-        using var admin = stack.Gateway(stack.AdminToken);
-        var response = await admin.GetAsync("/api/v1/repositories");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 }
