@@ -4,6 +4,8 @@ using Gateway.Yarp.RateLimiting;
 using Gateway.Yarp.Waf;
 using HeadyClouds.ServiceDefaults.Audit;
 using HeadyClouds.ServiceDefaults.Identity;
+using HeadyClouds.ServiceDefaults.Mesh;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Gateway.Yarp;
 
@@ -14,12 +16,24 @@ public static class GatewayServices
     public static void AddGatewayServices(this IHostApplicationBuilder builder)
     {
         builder.Services.Configure<EdgeOptions>(builder.Configuration.GetSection(EdgeOptions.Section));
-        builder.Services.AddSingleton(new IdentityKey(IdentityAssertion.KeyFromConfiguration(builder.Configuration["Identity:SigningKey"])));
+        var overMesh = MeshMode.IsEnabled(builder.Configuration);
+        if (overMesh)
+        {
+            // Outgoing calls only: the public HTTPS endpoint keeps the edge certificate and needs no client certificate.
+            builder.AddMeshClientIdentity();
+            builder.Services.AddSingleton<IForwarderHttpClientFactory, MeshForwarderHttpClientFactory>();
+        }
+
+        builder.Services.AddSingleton(new IdentityKey(IdentityAssertion.KeyFromConfiguration(builder.Configuration["Identity:SigningKey"]), overMesh));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddRedisClient(RedisResource);
         builder.Services.AddSingleton<LocalIntrospectionCache>();
-        builder.Services.AddHttpClient<TokenIntrospector>((sp, http) =>
+        var introspection = builder.Services.AddHttpClient<TokenIntrospector>((sp, http) =>
             http.BaseAddress = new Uri(builder.Configuration[$"{EdgeOptions.Section}:SyncManagerAddress"] ?? new EdgeOptions().SyncManagerAddress));
+        if (overMesh)
+        {
+            introspection.UseMeshTransport(HeadyPolicies.SyncManagerServiceName);
+        }
 
         builder.ConfigureEdgeTls();
         builder.AddWaf();

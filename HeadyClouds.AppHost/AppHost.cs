@@ -1,5 +1,6 @@
 using HeadyClouds.AppHost;
 using HeadyClouds.AppHost.DataTier;
+using HeadyClouds.AppHost.Mesh;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
@@ -10,6 +11,8 @@ var backupKek = builder.AddParameter(ResourceNames.BackupKek, new GenerateParame
 var identitySigningKey = builder.AddParameter(ResourceNames.IdentitySigningKey, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
 var data = builder.AddDataTier();
+// The internal CA first: every service waits for it and enrolls at start (decision 0006).
+var mesh = builder.AddCertificateAuthority(data.StateDirectory);
 var postgres = data.PostgresServer;
 var redis = data.Redis;
 var objectStore = data.ObjectStore;
@@ -22,13 +25,13 @@ var monorepoMigrations = builder.AddMigrations<Projects.Monorepo_Sync>(ResourceN
     .WithReference(objectStore).WaitFor(objectStore);
 
 var syncManager = builder.AddProject<Projects.SyncManager>(ResourceNames.SyncManager)
-    .WithPlatformDefaults(identitySigningKey)
+    .WithPlatformDefaults(identitySigningKey, mesh)
     .WithReference(data.SyncManagerDb)
     .WithReference(redis).WaitFor(redis)
     .WaitForCompletion(syncManagerMigrations);
 
 var headyMe = builder.AddProject<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSync)
-    .WithPlatformDefaults(identitySigningKey)
+    .WithPlatformDefaults(identitySigningKey, mesh)
     .WithKeyEncryptionKey(encryptionKek)
     .WithReference(data.HeadyMeDb)
     .WithReference(redis).WaitFor(redis)
@@ -38,7 +41,7 @@ var headyMe = builder.AddProject<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSyn
 
 var monorepoStorage = builder.ExecutionContext.IsPublishMode ? "/data/monorepo" : Path.Combine(data.StateDirectory, "monorepo");
 var monorepo = builder.AddProject<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync)
-    .WithPlatformDefaults(identitySigningKey)
+    .WithPlatformDefaults(identitySigningKey, mesh)
     .WithKeyEncryptionKey(encryptionKek)
     .WithEnvironment("Monorepo__StoragePath", monorepoStorage)
     .WithReference(data.MonorepoDb)
@@ -72,6 +75,8 @@ if (!builder.ExecutionContext.IsPublishMode)
 // The only resource reachable from outside: HTTPS (TLS 1.3) and an HTTP endpoint that only redirects.
 builder.AddProject<Projects.Gateway_Yarp>(ResourceNames.Gateway)
     .WithEnvironment("Identity__SigningKey", identitySigningKey)
+    // Mesh client only: its public HTTPS port keeps the edge certificate; readiness stays on that port.
+    .WithMeshIdentity(mesh, probe: false)
     .WithExternalHttpEndpoints()
     .WithGatewayTls(data.StateDirectory)
     .WithReference(redis).WaitFor(redis)

@@ -18,6 +18,18 @@ public static class ResourceNames
 
     public const string MigrationsSuffix = "-migrations";
 
+    public const string CertificateAuthority = "certificate-authority";
+    public const string CaHsm = "ca-hsm";
+    public const string CaOperatorToken = "ca-operator-token";
+    public const string CaHsmPin = "ca-hsm-pin";
+    public const string CaHsmSoPin = "ca-hsm-so-pin";
+    public const string CaPkcs11Module = "ca-pkcs11-module";
+    public const string CaTokenLabel = "ca-token-label";
+    public const string MeshTrustAnchors = "mesh-trust-anchors";
+
+    /// <summary>Publish mode: <c>&lt;service&gt;-join-token</c>, one secret parameter per mesh workload.</summary>
+    public const string JoinTokenSuffix = "-join-token";
+
     public const string AdminToken = "admin-token";
     public const string IdentitySigningKey = "identity-signing-key";
     public const string EncryptionKek = "encryption-kek";

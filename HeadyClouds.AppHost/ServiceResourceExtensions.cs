@@ -1,3 +1,4 @@
+using HeadyClouds.AppHost.Mesh;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HeadyClouds.AppHost;
@@ -56,10 +57,13 @@ public static class ServiceResourceExtensions
             .WithEnvironment("Encryption__ActiveKeyId", "kek-1")
             .WithEnvironment("Encryption__Keys__kek-1", kek);
 
-    /// <summary>Settings every HeadyClouds service shares: the identity key and readiness by its /health endpoint.</summary>
+    /// <summary>
+    /// Settings every HeadyClouds service shares: the identity key (the gateway's user assertion), and the mesh identity,
+    /// whose probe port carries readiness (/health) while the API port requires a client certificate.
+    /// </summary>
     public static IResourceBuilder<ProjectResource> WithPlatformDefaults(
-        this IResourceBuilder<ProjectResource> service, IResourceBuilder<ParameterResource> identitySigningKey) =>
+        this IResourceBuilder<ProjectResource> service, IResourceBuilder<ParameterResource> identitySigningKey, MeshAuthority mesh) =>
         service
             .WithEnvironment("Identity__SigningKey", identitySigningKey)
-            .WithHttpHealthCheck("/health");
+            .WithMeshIdentity(mesh);
 }

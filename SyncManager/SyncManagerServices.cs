@@ -1,5 +1,6 @@
 using HeadyClouds.Backup;
 using HeadyClouds.ServiceDefaults.Identity;
+using HeadyClouds.ServiceDefaults.Mesh;
 using Microsoft.AspNetCore.Authorization;
 using SyncManager.Audit;
 using SyncManager.Infrastructure;
@@ -51,9 +52,10 @@ public static class SyncManagerServices
     {
         builder.Services.Configure<JobEngineOptions>(builder.Configuration.GetSection(JobEngineOptions.Section));
         var options = builder.Configuration.GetSection(JobEngineOptions.Section).Get<JobEngineOptions>() ?? new JobEngineOptions();
-        builder.Services.AddSingleton(new ServiceIdentityKey(IdentityAssertion.KeyFromConfiguration(builder.Configuration["Identity:SigningKey"])));
-        AddServiceClient(builder, InternalServiceClient.MonorepoClient, options.MonorepoSyncAddress, options.CallTimeout);
-        AddServiceClient(builder, InternalServiceClient.HeadyMeClient, options.HeadyMeSyncAddress, options.CallTimeout);
+        var overMesh = MeshMode.IsEnabled(builder.Configuration);
+        builder.Services.AddSingleton(new ServiceIdentityKey(IdentityAssertion.KeyFromConfiguration(builder.Configuration["Identity:SigningKey"]), overMesh));
+        AddServiceClient(builder, InternalServiceClient.MonorepoClient, "monorepo-sync", options.MonorepoSyncAddress, options.CallTimeout, overMesh);
+        AddServiceClient(builder, InternalServiceClient.HeadyMeClient, "headyme-sync", options.HeadyMeSyncAddress, options.CallTimeout, overMesh);
 
         builder.Services.AddSingleton<JobMetrics>();
         builder.Services.AddSingleton<CertificateMetrics>();
@@ -70,15 +72,21 @@ public static class SyncManagerServices
         builder.Services.AddHostedService<JobWorker>();
     }
 
-    private static void AddServiceClient(IHostApplicationBuilder builder, string name, string address, TimeSpan timeout)
+    private static void AddServiceClient(IHostApplicationBuilder builder, string name, string service, string address, TimeSpan timeout, bool overMesh)
     {
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers: a job attempt is the retry unit; HTTP retries would double it
-        builder.Services.AddHttpClient(name, http =>
+        var http = builder.Services.AddHttpClient(name, http =>
         {
             http.BaseAddress = new Uri(address);
             http.Timeout = timeout;
         }).RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
+        if (overMesh)
+        {
+            // The primary handler: our certificate out, only that service's certificate accepted back.
+            http.UseMeshTransport(service);
+        }
+
         builder.Services.AddKeyedSingleton(name, (sp, _) => new InternalServiceClient(
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(name),
             sp.GetRequiredService<ServiceIdentityKey>(),

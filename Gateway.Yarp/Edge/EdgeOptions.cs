@@ -22,6 +22,6 @@ public sealed class EdgeOptions
     /// <summary>Lifetime of the identity assertion forwarded to the services.</summary>
     public int IdentityAssertionSeconds { get; set; } = 60;
 
-    /// <summary>Base address of SyncManager (resolved by service discovery).</summary>
-    public string SyncManagerAddress { get; set; } = "http://syncmanager";
+    /// <summary>Base address of SyncManager (resolved by service discovery; https, the mesh, when the service has it).</summary>
+    public string SyncManagerAddress { get; set; } = "https+http://syncmanager";
 }

@@ -41,8 +41,13 @@ public sealed class TokenIntrospector(
         {
             Content = JsonContent.Create(new IntrospectionRequest(token), options: Json),
         };
-        request.Headers.Add(HeadyHeaders.Identity, IdentityAssertion.Create(
-            CallerIdentity.ForService(HeadyPolicies.GatewayServiceName), key.Bytes, time.GetUtcNow(), TimeSpan.FromSeconds(30)));
+        if (!key.OverMesh)
+        {
+            // Over the mesh the gateway's client certificate identifies it; a service assertion would be ignored.
+            request.Headers.Add(HeadyHeaders.Identity, IdentityAssertion.Create(
+                CallerIdentity.ForService(HeadyPolicies.GatewayServiceName), key.Bytes, time.GetUtcNow(), TimeSpan.FromSeconds(30)));
+        }
+
         using var response = await http.SendAsync(request, ct);
         response.EnsureSuccessStatusCode();
         var answer = await response.Content.ReadFromJsonAsync<IntrospectionResponse>(Json, ct)
@@ -104,4 +109,4 @@ public sealed class TokenIntrospector(
 }
 
 /// <summary>The identity-assertion signing key, read once at start.</summary>
-public sealed record IdentityKey(byte[] Bytes);
+public sealed record IdentityKey(byte[] Bytes, bool OverMesh = false);

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using HeadyClouds.ServiceDefaults.Identity;
+using HeadyClouds.ServiceDefaults.Mesh;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,8 +36,13 @@ public sealed class AuditClient(HttpClient http, AuditClientIdentity identity, T
             {
                 Content = JsonContent.Create(new { actor = auditEvent.Actor, eventType = auditEvent.EventType, subject = auditEvent.Subject, details = auditEvent.Details }),
             };
-            request.Headers.Add(HeadyHeaders.Identity, IdentityAssertion.Create(
-                CallerIdentity.ForService(identity.ServiceName), identity.Key, time.GetUtcNow(), TimeSpan.FromSeconds(60)));
+            if (!identity.OverMesh)
+            {
+                // Over the mesh the client certificate says who we are; SyncManager ignores assertions naming services.
+                request.Headers.Add(HeadyHeaders.Identity, IdentityAssertion.Create(
+                    CallerIdentity.ForService(identity.ServiceName), identity.Key, time.GetUtcNow(), TimeSpan.FromSeconds(60)));
+            }
+
             using var response = await http.SendAsync(request, ct);
             if (response.IsSuccessStatusCode)
             {
@@ -56,7 +62,7 @@ public sealed class AuditClient(HttpClient http, AuditClientIdentity identity, T
     }
 }
 
-public sealed record AuditClientIdentity(string ServiceName, byte[] Key);
+public sealed record AuditClientIdentity(string ServiceName, byte[] Key, bool OverMesh = false);
 
 public static class AuditClientExtensions
 {
@@ -70,8 +76,14 @@ public static class AuditClientExtensions
         var key = IdentityAssertion.KeyFromConfiguration(builder.Configuration["Identity:SigningKey"]);
         var address = builder.Configuration["Audit:SyncManagerAddress"] ?? "https+http://syncmanager";
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new AuditClientIdentity(serviceName, key));
-        builder.Services.AddHttpClient<IAuditClient, AuditClient>(http => http.BaseAddress = new Uri(address));
+        var overMesh = Mesh.MeshMode.IsEnabled(builder.Configuration);
+        builder.Services.AddSingleton(new AuditClientIdentity(serviceName, key, overMesh));
+        var http = builder.Services.AddHttpClient<IAuditClient, AuditClient>(http => http.BaseAddress = new Uri(address));
+        if (overMesh)
+        {
+            http.UseMeshTransport("syncmanager");
+        }
+
         builder.Services.TryAddSingleton<AuditQueue>();
         builder.Services.TryAddSingleton<IAuditQueue>(sp => sp.GetRequiredService<AuditQueue>());
         builder.Services.AddHostedService<AuditQueueSender>();

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using HeadyClouds.ServiceDefaults.Mesh;
 
 namespace HeadyClouds.ServiceDefaults.Identity;
 
@@ -60,6 +61,11 @@ public static class IdentityAssertionExtensions
     /// </summary>
     public static TBuilder AddHeadyIdentity<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
+        if (Mesh.MeshMode.IsEnabled(builder.Configuration))
+        {
+            return builder.AddMeshPolicies();
+        }
+
         var key = IdentityAssertion.KeyFromConfiguration(builder.Configuration["Identity:SigningKey"]);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddAuthentication(IdentityAssertionHandler.SchemeName)
@@ -74,6 +80,27 @@ public static class IdentityAssertionExtensions
             .AddPolicy(HeadyPolicies.SyncManagerService, p => p
                 .RequireClaim(HeadyClaims.Kind, "service")
                 .RequireClaim(System.Security.Claims.ClaimTypes.NameIdentifier, HeadyPolicies.SyncManagerServiceName));
+        return builder;
+    }
+
+    /// <summary>
+    /// Mesh mode (<see cref="Mesh.MeshMode"/>): the same policy names, now meaning the mTLS peer. Service policies accept
+    /// only the certificate's identity (scheme <c>HeadyMesh</c>); <c>User</c>/<c>Admin</c> and <c>RequireScope</c> read the
+    /// default scheme, which yields an end user only when the assertion came over the gateway's mTLS connection.
+    /// </summary>
+    private static TBuilder AddMeshPolicies<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.AddMeshIdentity();
+        builder.AddGatewayForwardedIdentity();
+        builder.Services.AddAuthentication(Mesh.MeshMode.Scheme)
+            .AddPolicyScheme(Mesh.MeshMode.Scheme, "mTLS peer or gateway-forwarded user", o => o.ForwardDefaultSelector = context =>
+                context.Request.Headers.ContainsKey(HeadyHeaders.Identity) ? Mesh.GatewayForwardedIdentityHandler.SchemeName : Mesh.MeshAuthentication.Scheme);
+        builder.Services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(HeadyPolicies.User, p => p.RequireClaim(HeadyClaims.Kind, "user").RequireClaim(Mesh.MeshClaims.ForwardedBy))
+            .AddPolicy(HeadyPolicies.Admin, p => p.RequireClaim(HeadyClaims.Kind, "user").RequireClaim(Mesh.MeshClaims.ForwardedBy).RequireRole("admin"))
+            .AddPolicy(HeadyPolicies.GatewayService, Mesh.MeshAuthentication.CallerPolicy(HeadyPolicies.GatewayServiceName))
+            .AddPolicy(HeadyPolicies.SyncManagerService, Mesh.MeshAuthentication.CallerPolicy(HeadyPolicies.SyncManagerServiceName));
         return builder;
     }
 }

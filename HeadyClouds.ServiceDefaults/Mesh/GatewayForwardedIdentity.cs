@@ -52,6 +52,12 @@ public sealed class GatewayForwardedIdentityHandler(
             return Reject(error);
         }
 
+        // Services are identified by their certificate only: an assertion naming a service proves nothing here.
+        if (identity!.Kind != CallerKind.User)
+        {
+            return Reject($"the gateway forwards end users only, not the service assertion '{identity.Subject}'");
+        }
+
         var principal = identity!.ToPrincipal(SchemeName);
         ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(MeshClaims.ForwardedBy, peer.Principal!.FindFirstValue(MeshClaims.SpiffeId)!));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));

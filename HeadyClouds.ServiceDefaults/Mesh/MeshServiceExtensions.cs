@@ -32,6 +32,19 @@ public static class MeshServiceExtensions
     }
 
     /// <summary>
+    /// Only the workload certificate, for outgoing mesh calls, leaving Kestrel alone: the gateway's public HTTPS endpoint
+    /// serves the edge certificate to clients that have none.
+    /// </summary>
+    public static TBuilder AddMeshClientIdentity<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddOptions<MeshOptions>().Bind(builder.Configuration.GetSection(MeshOptions.Section));
+        builder.Services.AddSingleton<WorkloadIdentity>();
+        builder.Services.AddSingleton<IMeshCredentials>(sp => sp.GetRequiredService<WorkloadIdentity>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkloadIdentity>());
+        return builder;
+    }
+
+    /// <summary>
     /// This client calls a mesh service: it presents the workload certificate and accepts only a server certified by the
     /// internal CA (and, when given, only <paramref name="expectedService"/>). Opt-in per client rather than for every
     /// HttpClient: the OTLP exporter, the object store and external endpoints must keep the system trust store.

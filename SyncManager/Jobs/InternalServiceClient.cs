@@ -6,7 +6,7 @@ using HeadyClouds.ServiceDefaults.Identity;
 namespace SyncManager.Jobs;
 
 /// <summary>The signing key SyncManager asserts its own identity with when it calls the other services.</summary>
-public sealed record ServiceIdentityKey(byte[] Bytes);
+public sealed record ServiceIdentityKey(byte[] Bytes, bool OverMesh = false);
 
 /// <summary>
 /// Calls another service's internal endpoint as service <c>syncmanager</c> (signed X-Heady-Identity assertion; mTLS
@@ -23,8 +23,13 @@ public sealed class InternalServiceClient(HttpClient http, ServiceIdentityKey ke
         {
             Content = JsonContent.Create(body ?? new { }),
         };
-        request.Headers.Add(HeadyHeaders.Identity, IdentityAssertion.Create(
-            CallerIdentity.ForService(HeadyPolicies.SyncManagerServiceName), key.Bytes, time.GetUtcNow(), TimeSpan.FromSeconds(60)));
+        if (!key.OverMesh)
+        {
+            // Over the mesh SyncManager's client certificate identifies it; the services ignore service assertions.
+            request.Headers.Add(HeadyHeaders.Identity, IdentityAssertion.Create(
+                CallerIdentity.ForService(HeadyPolicies.SyncManagerServiceName), key.Bytes, time.GetUtcNow(), TimeSpan.FromSeconds(60)));
+        }
+
         using var response = await http.SendAsync(request, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
         if (!response.IsSuccessStatusCode)

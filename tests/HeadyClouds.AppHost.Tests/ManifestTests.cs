@@ -12,10 +12,16 @@ public sealed class ManifestTests
         "syncmanager", "headyme-sync", "monorepo-sync", "gateway",
         "syncmanager-migrations", "headyme-sync-migrations", "monorepo-sync-migrations",
         "admin-token", "identity-signing-key", "encryption-kek", "postgres-password", "redis-password", "objectstore-user", "objectstore-password",
+        "certificate-authority", "ca-pkcs11-module", "ca-token-label", "mesh-trust-anchors",
     ];
 
+    private static readonly string[] MeshWorkloads = ["gateway", "syncmanager", "headyme-sync", "monorepo-sync"];
+
     private static readonly string[] SecretParameters =
-        ["admin-token", "identity-signing-key", "encryption-kek", "backup-kek", "postgres-password", "redis-password", "objectstore-user", "objectstore-password"];
+    [
+        "admin-token", "identity-signing-key", "encryption-kek", "backup-kek", "postgres-password", "redis-password", "objectstore-user", "objectstore-password",
+        "ca-operator-token", "ca-hsm-pin", .. MeshWorkloads.Select(w => w + "-join-token"),
+    ];
 
     [Fact]
     public async Task Manifest_lists_every_resource_with_secrets_as_parameters_and_no_local_paths()
@@ -35,6 +41,25 @@ public sealed class ManifestTests
             var parameter = resources.GetProperty(name);
             Assert.Equal("parameter.v0", parameter.GetProperty("type").GetString());
             Assert.True(parameter.GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean(), $"{name} is not secret");
+        }
+
+        // Item 9 of issue 3: no key or certificate material; the mesh's secrets are parameters, issued at run time.
+        Assert.DoesNotContain("-----BEGIN", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("PRIVATE KEY", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("softhsm", json, StringComparison.OrdinalIgnoreCase);
+        Assert.False(resources.TryGetProperty("ca-hsm", out _), "the development SoftHSM initialisation is not part of the manifest");
+        var caEnv = resources.GetProperty("certificate-authority").GetProperty("env");
+        Assert.Equal("{ca-hsm-pin.value}", caEnv.GetProperty("CertificateAuthority__Pkcs11__Pin").GetString());
+        Assert.Equal("{ca-operator-token.value}", caEnv.GetProperty("CertificateAuthority__OperatorToken").GetString());
+        Assert.Equal("{ca-pkcs11-module.value}", caEnv.GetProperty("CertificateAuthority__Pkcs11__ModulePath").GetString());
+        foreach (var workload in MeshWorkloads)
+        {
+            var env = resources.GetProperty(workload).GetProperty("env");
+            Assert.Equal(workload, env.GetProperty("Mesh__ServiceName").GetString());
+            Assert.Equal($"{{{workload}-join-token.value}}", env.GetProperty("Mesh__JoinToken").GetString());
+            Assert.Equal("{mesh-trust-anchors.value}", env.GetProperty("Mesh__TrustAnchors").GetString());
+            // The CA knows the same token (only its hash is stored), so the first issuance works without an operator call.
+            Assert.Equal($"{{{workload}-join-token.value}}", caEnv.GetProperty($"CertificateAuthority__JoinTokens__{workload}").GetString());
         }
 
         Assert.StartsWith("container.", resources.GetProperty("postgres").GetProperty("type").GetString(), StringComparison.Ordinal);

@@ -18,6 +18,12 @@ public sealed class StackFixture : IAsyncLifetime
 
     public string AdminToken { get; } = "hc_admin_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 
+    /// <summary>Known to the tests so they can sign a (valid) user assertion and present it from the wrong peer.</summary>
+    public string IdentitySigningKey { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>Known to the tests so they can enroll test workloads (a certificate with some service's identity).</summary>
+    public string CaOperatorToken { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
     public string StateDirectory { get; } = Path.Combine(Path.GetTempPath(), "headyclouds-e2e-" + Guid.NewGuid().ToString("N")[..8]);
 
     public DistributedApplication App { get; private set; } = null!;
@@ -29,6 +35,8 @@ public sealed class StackFixture : IAsyncLifetime
             "--HeadyClouds:DataTier=local",
             $"--HeadyClouds:StateDirectory={StateDirectory}",
             $"--Parameters:admin-token={AdminToken}",
+            $"--Parameters:identity-signing-key={IdentitySigningKey}",
+            $"--Parameters:ca-operator-token={CaOperatorToken}",
             "--DcpPublisher:RandomizePorts=true",
         ]);
         // Resources' own warnings and errors (forwarded by Aspire) end up in the test output: the first place to look.
