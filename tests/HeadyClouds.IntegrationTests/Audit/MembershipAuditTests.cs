@@ -52,24 +52,8 @@ public sealed class MembershipAuditTests(AuditedHeadyMeFixture fx) : IClassFixtu
 {
     private static readonly string[] ReadWrite = ["workspaces:read", "workspaces:write"];
 
-    private async Task<List<JsonElement>> PlatformAuditAsync(string subject, int atLeast)
-    {
-        var entries = new List<JsonElement>();
-        for (var i = 0; i < 100 && entries.Count < atLeast; i++)
-        {
-            if (i > 0)
-            {
-                await Task.Delay(100);
-            }
-
-            var response = await fx.AuditLog.GetAsync($"/api/v1/audit?eventType=membership.changed&subject={Uri.EscapeDataString(subject)}", Callers.Admin());
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            entries = document.RootElement.EnumerateArray().Select(e => e.Clone()).ToList();
-        }
-
-        return entries;
-    }
+    private Task<List<JsonElement>> PlatformAuditAsync(string subject, int atLeast) =>
+        PlatformAudit.EventuallyAsync(fx.AuditLog, "membership.changed", subject, atLeast);
 
     [Fact]
     public async Task Adding_changing_and_removing_a_member_are_each_in_the_platform_audit_log()

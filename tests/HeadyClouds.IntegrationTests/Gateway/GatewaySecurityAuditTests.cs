@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using HeadyClouds.IntegrationTests.Audit;
 using HeadyClouds.Testing;
 
 namespace HeadyClouds.IntegrationTests.Gateway;
@@ -10,26 +11,12 @@ namespace HeadyClouds.IntegrationTests.Gateway;
 /// </summary>
 public sealed class GatewaySecurityAuditTests(GatewayFixture gateway) : IClassFixture<GatewayFixture>
 {
-    private async Task<List<JsonElement>> AuditNowAsync(string eventType, string subject)
-    {
-        var response = await gateway.SyncManager.GetAsync($"/api/v1/audit?eventType={eventType}&subject={Uri.EscapeDataString(subject)}", Callers.Admin());
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return document.RootElement.EnumerateArray().Select(e => e.Clone()).ToList();
-    }
+    private Task<List<JsonElement>> AuditNowAsync(string eventType, string subject) =>
+        PlatformAudit.NowAsync(gateway.SyncManager, eventType, subject);
 
-    /// <summary>The entries once at least one has arrived (the gateway sends in the background), then a second look.</summary>
-    private async Task<List<JsonElement>> AuditAsync(string eventType, string subject)
-    {
-        for (var i = 0; i < 100 && (await AuditNowAsync(eventType, subject)).Count == 0; i++)
-        {
-            await Task.Delay(100);
-        }
-
-        // Long enough for a wrong second entry from the other replica to show up too.
-        await Task.Delay(500);
-        return await AuditNowAsync(eventType, subject);
-    }
+    /// <summary>Waits a little after the first entry, long enough for a wrong second one from the other replica.</summary>
+    private Task<List<JsonElement>> AuditAsync(string eventType, string subject) =>
+        PlatformAudit.EventuallyAsync(gateway.SyncManager, eventType, subject, settle: TimeSpan.FromMilliseconds(500));
 
     [Fact]
     public async Task An_address_crossing_the_failed_authentication_limit_is_audited_once()

@@ -42,25 +42,6 @@ public sealed class SyncRunTests(MonorepoLocalRemotesFixture fx) : IClassFixture
     private async Task<JsonElement[]> AuditAsync(global::HeadyClouds.ServiceDefaults.Identity.CallerIdentity owner, Guid id) =>
         (await (await fx.GetAsync($"/api/v1/repositories/{id}/audit", owner)).AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray().ToArray();
 
-    /// <summary>SyncManager's audit entries of a type and subject, once the service's background sender delivered them.</summary>
-    private async Task<List<System.Text.Json.JsonElement>> PlatformAuditAsync(string eventType, string subject)
-    {
-        var entries = new List<System.Text.Json.JsonElement>();
-        for (var i = 0; i < 100 && entries.Count == 0; i++)
-        {
-            if (i > 0)
-            {
-                await Task.Delay(100);
-            }
-
-            var response = await fx.AuditLog.GetAsync($"/api/v1/audit?eventType={eventType}&subject={Uri.EscapeDataString(subject)}", Callers.Admin());
-            using var document = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            entries = document.RootElement.EnumerateArray().Select(e => e.Clone()).ToList();
-        }
-
-        return entries;
-    }
-
     [Fact]
     public async Task First_sync_mirrors_every_branch_to_every_target_and_audits_each_ref()
     {
@@ -134,7 +115,7 @@ public sealed class SyncRunTests(MonorepoLocalRemotesFixture fx) : IClassFixture
         Assert.Contains(audit, a => a.GetProperty("target").GetString() == "follower" && a.GetProperty("forced").GetBoolean() && a.GetProperty("newId").GetString() == rewritten);
 
         // The forced update is also in the platform's hash-chained audit log in SyncManager, reported by monorepo-sync.
-        var platform = await PlatformAuditAsync("ref.forced", $"repository:{s.RepositoryId}");
+        var platform = await Audit.PlatformAudit.EventuallyAsync(fx.AuditLog, "ref.forced", $"repository:{s.RepositoryId}");
         var forced = Assert.Single(platform);
         Assert.Equal("monorepo-sync", forced.GetProperty("service").GetString());
         Assert.Contains(rewritten, forced.GetRawText(), StringComparison.Ordinal);
