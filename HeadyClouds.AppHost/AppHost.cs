@@ -10,9 +10,9 @@ var encryptionKek = builder.AddParameter(ResourceNames.EncryptionKek, new Genera
 var backupKek = builder.AddParameter(ResourceNames.BackupKek, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 var identitySigningKey = builder.AddParameter(ResourceNames.IdentitySigningKey, new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
-var data = builder.AddDataTier();
-// The internal CA first: every service waits for it and enrolls at start (decision 0006).
-var mesh = builder.AddCertificateAuthority(data.StateDirectory);
+// The internal CA first: every service and, in local mode, PostgreSQL and Redis wait for it and enroll at start (decision 0006).
+var mesh = builder.AddCertificateAuthority(DataTierExtensions.StateDirectory(builder.Configuration));
+var data = builder.AddDataTier(mesh);
 var postgres = data.PostgresServer;
 var redis = data.Redis;
 var objectStore = data.ObjectStore;

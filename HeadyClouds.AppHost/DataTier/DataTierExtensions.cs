@@ -1,3 +1,4 @@
+using HeadyClouds.AppHost.Mesh;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
@@ -21,7 +22,8 @@ public static class DataTierExtensions
     /// <summary>Where local mode keeps its state (env <c>HeadyClouds__StateDirectory</c>).</summary>
     public const string StateDirectoryKey = "HeadyClouds:StateDirectory";
 
-    public static DataTierResources AddDataTier(this IDistributedApplicationBuilder builder)
+    /// <param name="mesh">Local mode: PostgreSQL and Redis get certificates from this CA and take TLS only.</param>
+    public static DataTierResources AddDataTier(this IDistributedApplicationBuilder builder, MeshAuthority mesh)
     {
         var mode = DataTierModeResolver.Resolve(builder.Configuration, builder.ExecutionContext.IsPublishMode);
         var postgresPassword = builder.AddParameter(ResourceNames.PostgresPassword, new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
@@ -31,7 +33,7 @@ public static class DataTierExtensions
 
         return mode == DataTierMode.Containers
             ? builder.AddContainerDataTier(postgresPassword, redisPassword, objectStoreUser, objectStorePassword)
-            : builder.AddLocalDataTier(postgresPassword, redisPassword, objectStoreUser, objectStorePassword);
+            : builder.AddLocalDataTier(mesh, postgresPassword, redisPassword, objectStoreUser, objectStorePassword);
     }
 
     private static DataTierResources AddContainerDataTier(
@@ -74,6 +76,7 @@ public static class DataTierExtensions
 
     private static DataTierResources AddLocalDataTier(
         this IDistributedApplicationBuilder builder,
+        MeshAuthority mesh,
         IResourceBuilder<ParameterResource> postgresPassword,
         IResourceBuilder<ParameterResource> redisPassword,
         IResourceBuilder<ParameterResource> objectStoreUser,
@@ -84,21 +87,26 @@ public static class DataTierExtensions
         var state = StateDirectory(builder.Configuration);
         Directory.CreateDirectory(state);
 
-        var postgres = builder.AddResource(new LocalPostgresResource(ResourceNames.Postgres, "bash", root, FreePort(), postgresPassword.Resource))
+        DataTierIdentities.Register(builder.Services);
+        var tls = Path.Combine(state, "tls");
+
+        var postgres = builder.AddResource(new LocalPostgresResource(ResourceNames.Postgres, "bash", root, FreePort(), postgresPassword.Resource, mesh.TrustBundlePath))
             .WithArgs(Path.Combine(root, "eng", "local", "postgres.sh"), Path.Combine(state, "postgres"))
             .WithArgs(ctx => ctx.Args.Add(ctx.Resource is LocalPostgresResource r ? r.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) : ""))
             .WithEnvironment("HEADY_PG_PASSWORD", postgresPassword)
+            .WithDataTierIdentity(mesh, "HEADY_PG_TLS_DIR", Path.Combine(tls, ResourceNames.Postgres))
             .WithLocalEndpoint()
             .WithIconName("Database");
         builder.AddLocalHealthCheck(postgres, (_, r, ct) => LocalHealthChecks.PostgresAsync(r, ct));
 
-        var redis = builder.AddResource(new LocalRedisResource(ResourceNames.Redis, "bash", root, FreePort(), redisPassword.Resource))
+        var redis = builder.AddResource(new LocalRedisResource(ResourceNames.Redis, "bash", root, FreePort(), redisPassword.Resource, tls: true))
             .WithArgs(Path.Combine(root, "eng", "local", "redis.sh"), Path.Combine(state, "redis"))
             .WithArgs(ctx => ctx.Args.Add(ctx.Resource is LocalRedisResource r ? r.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) : ""))
             .WithEnvironment("HEADY_REDIS_PASSWORD", redisPassword)
+            .WithDataTierIdentity(mesh, "HEADY_REDIS_TLS_DIR", Path.Combine(tls, ResourceNames.Redis))
             .WithLocalEndpoint()
             .WithIconName("Memory");
-        builder.AddLocalHealthCheck(redis, (_, r, ct) => LocalHealthChecks.RedisAsync(r, ct));
+        builder.AddLocalHealthCheck(redis, (sp, r, ct) => LocalHealthChecks.RedisAsync(r, sp.GetRequiredService<DataTierIdentities>().Current(r.Name), ct));
 
         var objectStore = builder.AddResource(new LocalObjectStoreResource(ResourceNames.ObjectStore, "node", root, FreePort(), objectStoreUser.Resource, objectStorePassword.Resource))
             .WithArgs(Path.Combine(root, "eng", "s3rver", "server.js"), "--address", "127.0.0.1", "--directory", Path.Combine(state, "objectstore"))

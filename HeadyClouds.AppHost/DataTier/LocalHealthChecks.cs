@@ -1,6 +1,9 @@
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using HeadyClouds.ServiceDefaults.Mesh;
 using Npgsql;
 
 namespace HeadyClouds.AppHost.DataTier;
@@ -25,17 +28,41 @@ internal static class LocalHealthChecks
         }
     }
 
-    /// <summary>AUTH then PING over RESP: needs no client library and proves the password works.</summary>
-    public static async Task<HealthCheckResult> RedisAsync(LocalRedisResource resource, CancellationToken ct)
+    /// <summary>
+    /// AUTH then PING over RESP: needs no client library and proves the password works. Over TLS the AppHost presents
+    /// Redis's own certificate (it holds that key anyway, and it is certified for client use) and accepts only the
+    /// internal CA's <c>redis</c> identity.
+    /// </summary>
+    public static async Task<HealthCheckResult> RedisAsync(LocalRedisResource resource, MeshCertificate? identity, CancellationToken ct)
     {
         try
         {
+            if (resource.Tls && identity is null)
+            {
+                return HealthCheckResult.Unhealthy("no certificate enrolled for Redis yet");
+            }
+
             var password = await resource.Password.GetValueAsync(ct) ?? "";
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(3));
             using var client = new TcpClient();
             await client.ConnectAsync("127.0.0.1", resource.Port, timeout.Token);
-            var stream = client.GetStream();
+            Stream stream = client.GetStream();
+            if (resource.Tls)
+            {
+                var tls = new SslStream(stream);
+                stream = tls;
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = "127.0.0.1",
+                    EnabledSslProtocols = SslProtocols.Tls13,
+                    ClientCertificates = [identity!.Certificate],
+                    RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                        MeshCertificateValidator.ValidateServer(certificate, errors, identity.TrustBundle, resource.Name, out _),
+                }, timeout.Token);
+            }
+
+            await using var owned = stream;
             var command = $"*2\r\n$4\r\nAUTH\r\n${Encoding.UTF8.GetByteCount(password)}\r\n{password}\r\n*1\r\n$4\r\nPING\r\n";
             await stream.WriteAsync(Encoding.UTF8.GetBytes(command), timeout.Token);
             var buffer = new byte[256];
@@ -56,7 +83,7 @@ internal static class LocalHealthChecks
                 ? HealthCheckResult.Healthy()
                 : HealthCheckResult.Unhealthy($"unexpected answer: {answer.Trim()}");
         }
-        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or AuthenticationException)
         {
             return HealthCheckResult.Unhealthy(e.Message);
         }

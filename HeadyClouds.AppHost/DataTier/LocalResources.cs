@@ -1,15 +1,20 @@
 namespace HeadyClouds.AppHost.DataTier;
 
-/// <summary>PostgreSQL 15 run by <c>eng/local/postgres.sh</c> (initdb on first run, then the server in the foreground).</summary>
-public sealed class LocalPostgresResource(string name, string command, string workingDirectory, int port, ParameterResource password)
+/// <summary>PostgreSQL 15 run by <c>eng/local/postgres.sh</c> (initdb on first run, then the server in the foreground).
+/// With <see cref="RootCertificatePath"/> (the internal CA's bundle), TCP is TLS only and clients verify the server
+/// against that bundle and the host name (verify-full).</summary>
+public sealed class LocalPostgresResource(string name, string command, string workingDirectory, int port, ParameterResource password, string? rootCertificatePath)
     : ExecutableResource(name, command, workingDirectory), IResourceWithConnectionString
 {
     public int Port { get; } = port;
 
     public ParameterResource Password { get; } = password;
 
-    public ReferenceExpression ConnectionStringExpression =>
-        ReferenceExpression.Create($"Host=127.0.0.1;Port={Port.ToString(System.Globalization.CultureInfo.InvariantCulture)};Username=postgres;Password={Password}");
+    public string? RootCertificatePath { get; } = rootCertificatePath;
+
+    public ReferenceExpression ConnectionStringExpression => RootCertificatePath is null
+        ? ReferenceExpression.Create($"Host=127.0.0.1;Port={Port.ToString(System.Globalization.CultureInfo.InvariantCulture)};Username=postgres;Password={Password}")
+        : ReferenceExpression.Create($"Host=127.0.0.1;Port={Port.ToString(System.Globalization.CultureInfo.InvariantCulture)};Username=postgres;Password={Password};SSL Mode=VerifyFull;Root Certificate={RootCertificatePath}");
 }
 
 /// <summary>One service's database on the local PostgreSQL; the service's migration step creates it.</summary>
@@ -24,16 +29,22 @@ public sealed class LocalPostgresDatabaseResource(string name, string databaseNa
         ReferenceExpression.Create($"{Parent};Database={DatabaseName}");
 }
 
-/// <summary>redis-server run by <c>eng/local/redis.sh</c>: password required, no persistence.</summary>
-public sealed class LocalRedisResource(string name, string command, string workingDirectory, int port, ParameterResource password)
+/// <summary>
+/// redis-server run by <c>eng/local/redis.sh</c>: password required, no persistence. With <see cref="Tls"/>, TLS 1.3
+/// only and a client certificate of the internal CA required (clients: <c>MeshRedis</c> in ServiceDefaults).
+/// </summary>
+public sealed class LocalRedisResource(string name, string command, string workingDirectory, int port, ParameterResource password, bool tls)
     : ExecutableResource(name, command, workingDirectory), IResourceWithConnectionString
 {
     public int Port { get; } = port;
 
     public ParameterResource Password { get; } = password;
 
-    public ReferenceExpression ConnectionStringExpression =>
-        ReferenceExpression.Create($"127.0.0.1:{Port.ToString(System.Globalization.CultureInfo.InvariantCulture)},password={Password}");
+    public bool Tls { get; } = tls;
+
+    public ReferenceExpression ConnectionStringExpression => Tls
+        ? ReferenceExpression.Create($"127.0.0.1:{Port.ToString(System.Globalization.CultureInfo.InvariantCulture)},password={Password},ssl=true")
+        : ReferenceExpression.Create($"127.0.0.1:{Port.ToString(System.Globalization.CultureInfo.InvariantCulture)},password={Password}");
 }
 
 /// <summary>The S3-compatible object store: s3rver (npm) run by <c>eng/s3rver/server.js</c>.</summary>

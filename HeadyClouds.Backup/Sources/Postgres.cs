@@ -20,7 +20,7 @@ public sealed class Postgres(string binDirectory)
     public static IReadOnlyDictionary<string, string?> Environment(string connectionString)
     {
         var b = new NpgsqlConnectionStringBuilder(connectionString);
-        return new Dictionary<string, string?>
+        var environment = new Dictionary<string, string?>
         {
             ["PGHOST"] = b.Host,
             ["PGPORT"] = b.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -37,6 +37,14 @@ public sealed class Postgres(string binDirectory)
             },
             ["PGCONNECT_TIMEOUT"] = "30",
         };
+        // verify-full needs the CA the server is certified by (the internal CA's bundle in local mode); libpq would
+        // otherwise look for ~/.postgresql/root.crt.
+        if (!string.IsNullOrEmpty(b.RootCertificate))
+        {
+            environment["PGSSLROOTCERT"] = b.RootCertificate;
+        }
+
+        return environment;
     }
 
     /// <summary>One consistent snapshot of the database (pg_dump runs in a single repeatable-read transaction).</summary>

@@ -73,7 +73,8 @@ public static class MeshEnrollment
     /// <c>cert.pem</c>, <c>key.pem</c> (PKCS#8, mode 0600 where the OS has modes) and <c>ca.pem</c> (the bundle) in
     /// <paramref name="directory"/>, each replaced atomically — the shape PostgreSQL (<c>ssl_cert_file</c>,
     /// <c>ssl_key_file</c>, <c>ssl_ca_file</c>) and Redis (<c>tls-cert-file</c>, <c>tls-key-file</c>,
-    /// <c>tls-ca-cert-file</c>) read.
+    /// <c>tls-ca-cert-file</c>) read. <c>serial</c> is written last: whoever watches it (eng/local/postgres.sh and
+    /// redis.sh) sees a complete, matching set once it changes.
     /// </summary>
     public static void WritePemFiles(MeshCertificate certificate, string directory)
     {
@@ -83,6 +84,7 @@ public static class MeshEnrollment
         Write(Path.Combine(directory, "key.pem"), key.ExportPkcs8PrivateKeyPem(), secret: true);
         Write(Path.Combine(directory, "cert.pem"), certificate.Certificate.ExportCertificatePem() + "\n", secret: false);
         Write(Path.Combine(directory, "ca.pem"), string.Concat(certificate.TrustBundle.Select(c => c.ExportCertificatePem() + "\n")), secret: false);
+        Write(Path.Combine(directory, "serial"), certificate.Serial + "\n", secret: false);
     }
 
     public static X509Certificate2Collection ParseBundle(IEnumerable<string> pems)

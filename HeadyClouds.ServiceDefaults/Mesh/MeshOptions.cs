@@ -10,6 +10,9 @@ public sealed class MeshOptions
 
     public string TrustDomain { get; set; } = SpiffeId.DefaultTrustDomain;
 
+    /// <summary>The SPIFFE service name the Redis server's certificate must carry when the connection uses TLS.</summary>
+    public string RedisService { get; set; } = "redis";
+
     /// <summary>Base address of the CA (https).</summary>
     public Uri? CaUrl { get; set; }
 

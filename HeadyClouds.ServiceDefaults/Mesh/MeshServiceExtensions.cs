@@ -26,6 +26,7 @@ public static class MeshServiceExtensions
         builder.Services.AddSingleton<WorkloadIdentity>();
         builder.Services.AddSingleton<IMeshCredentials>(sp => sp.GetRequiredService<WorkloadIdentity>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkloadIdentity>());
+        builder.Services.AddMeshRedisTls();
         builder.Services.AddMeshKestrel(options.ProbePort, requireClientCertificate: true);
         builder.Services.AddMeshAuthentication(options.TrustDomain);
         return builder;
@@ -41,6 +42,7 @@ public static class MeshServiceExtensions
         builder.Services.AddSingleton<WorkloadIdentity>();
         builder.Services.AddSingleton<IMeshCredentials>(sp => sp.GetRequiredService<WorkloadIdentity>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkloadIdentity>());
+        builder.Services.AddMeshRedisTls();
         return builder;
     }
 

@@ -13,6 +13,10 @@
 #   the local socket, so a changed password takes effect. The password is never printed.
 # - As root, PostgreSQL (which refuses to run as root) runs as the "postgres" OS user through
 #   `runuser -u postgres --`; the data dir is chowned to it.
+# - With HEADY_PG_TLS_DIR (the AppHost's local mode): TLS 1.3 only over TCP (non-TLS TCP connections are rejected by
+#   pg_hba), with the certificate of the internal CA found there (cert.pem, key.pem, ca.pem, serial — serial written
+#   last by the AppHost, which renews the certificate). The files are copied into <data-dir>/server-tls owned by the
+#   server's user (PostgreSQL refuses a key others can read); a watcher copies a renewed set and reloads the server.
 set -euo pipefail
 
 PG_BIN="${HEADY_PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -150,6 +154,71 @@ if old_pid="$(postmaster_pid)"; then
   fi
 fi
 
+# --- TLS (optional) ---------------------------------------------------------------------------
+TLS_SRC="${HEADY_PG_TLS_DIR:-}"
+TLS_DST="$DATA/server-tls"
+TLS_ARGS=()
+
+# The serial the AppHost wrote last (hex), empty if none.
+source_serial() { tr -cd '0-9A-Fa-f' <"$TLS_SRC/serial" 2>/dev/null || true; }
+
+# Copies the current set next to the data (each file replaced atomically) and prints its serial.
+install_tls() {
+  local serial f
+  serial="$(source_serial)"
+  [ -n "$serial" ] || return 1
+  for f in cert.pem key.pem; do
+    if [ "${#AS_PG[@]}" -gt 0 ]; then
+      install -o postgres -g postgres -m 600 -- "$TLS_SRC/$f" "$TLS_DST/$f.tmp" || return 1
+    else
+      install -m 600 -- "$TLS_SRC/$f" "$TLS_DST/$f.tmp" || return 1
+    fi
+    mv -f -- "$TLS_DST/$f.tmp" "$TLS_DST/$f"
+  done
+  echo "$serial"
+}
+
+# Polls the AppHost's serial; a new set is copied and the server reloaded (PostgreSQL re-reads its certificate and key
+# on SIGHUP and keeps the old ones if the new pair does not load; the next round then copies again).
+watch_tls() {
+  local installed="$1" serial
+  while sleep 2; do
+    kill -0 "$child" 2>/dev/null || exit 0
+    serial="$(source_serial)"
+    [ -n "$serial" ] && [ "$serial" != "$installed" ] || continue
+    installed="$(install_tls)" || { installed=; continue; }
+    if "${AS_PG[@]}" "$PG_BIN/pg_ctl" reload -D "$DATA" -s; then
+      echo "postgres.sh: TLS certificate $installed installed, configuration reloaded"
+    else
+      echo "postgres.sh: reloading after TLS certificate $installed failed" >&2
+    fi
+  done
+}
+
+if [ -n "$TLS_SRC" ]; then
+  for f in cert.pem key.pem serial; do
+    [ -f "$TLS_SRC/$f" ] || die "HEADY_PG_TLS_DIR=$TLS_SRC has no $f"
+  done
+  mkdir -p -- "$TLS_DST"
+  chmod 700 "$TLS_DST"
+  [ "${#AS_PG[@]}" -eq 0 ] || chown postgres:postgres "$TLS_DST"
+  tls_serial="$(install_tls)" || die "could not install the TLS certificate from $TLS_SRC"
+  # The unix socket (in the private data dir) stays trusted for this script's own psql; TCP only over TLS.
+  hba="$DATA/pg_hba_tls.conf"
+  cat >"$hba.tmp" <<'HBA'
+# Written by eng/local/postgres.sh on every start in TLS mode; do not edit.
+local     all  all                 trust
+hostssl   all  all  127.0.0.1/32   scram-sha-256
+hostssl   all  all  ::1/128        scram-sha-256
+hostnossl all  all  0.0.0.0/0      reject
+hostnossl all  all  ::/0           reject
+HBA
+  mv -f -- "$hba.tmp" "$hba"
+  [ "${#AS_PG[@]}" -eq 0 ] || chown postgres:postgres "$hba"
+  TLS_ARGS=(-c ssl=on -c "ssl_cert_file=$TLS_DST/cert.pem" -c "ssl_key_file=$TLS_DST/key.pem"
+    -c ssl_min_protocol_version=TLSv1.3 -c "hba_file=$hba")
+fi
+
 # --- run --------------------------------------------------------------------------------------
 # Settings are given on the command line so they apply on every start, whatever the conf says.
 launched=1
@@ -160,8 +229,14 @@ launched=1
   -c max_connections=200 \
   -c password_encryption=scram-sha-256 \
   -c logging_collector=off \
+  "${TLS_ARGS[@]}" \
   </dev/null &
 child=$! # runuser (as root) or postgres itself
+watcher=
+if [ -n "$TLS_SRC" ]; then
+  watch_tls "$tls_serial" &
+  watcher=$!
+fi
 
 # Wait until the server accepts connections on its socket, then set the password.
 ready=0
@@ -197,6 +272,7 @@ fi
 if [ "$stopping" -eq 1 ]; then shutdown_server; fi
 
 if wait_child; then status=0; else status=$?; fi
+[ -z "$watcher" ] || kill "$watcher" 2>/dev/null || true
 # Not ready in time, or no password set: a failure even though the shutdown itself went fine.
 if [ "$failed" -eq 1 ] && [ "$status" -eq 0 ]; then status=1; fi
 exit "$status"

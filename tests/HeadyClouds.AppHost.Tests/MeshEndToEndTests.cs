@@ -16,28 +16,9 @@ namespace HeadyClouds.AppHost.Tests;
 [Collection(StackCollection.Name)]
 public sealed class MeshEndToEndTests(StackFixture stack)
 {
-    private sealed record MintedToken(string Token);
+    private X509Certificate2Collection TrustBundle() => stack.TrustBundle();
 
-    private X509Certificate2Collection TrustBundle()
-    {
-        var bundle = new X509Certificate2Collection();
-        bundle.ImportFromPem(File.ReadAllText(Path.Combine(stack.StateDirectory, "ca", "trust-bundle.pem")));
-        return bundle;
-    }
-
-    /// <summary>A real certificate of the internal CA for <paramref name="service"/>, enrolled as an operator would.</summary>
-    private async Task<X509Certificate2> EnrollAsync(string service)
-    {
-        var caUrl = stack.App.GetEndpoint("certificate-authority", "https");
-        var bundle = TrustBundle();
-        using var operatorHttp = new HttpClient(new SocketsHttpHandler().ConfigureMeshClient(new StaticMeshCredentials(null, bundle), MeshProtocol.CertificateAuthorityService)) { BaseAddress = caUrl };
-        operatorHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.CaOperatorToken);
-        var minted = await operatorHttp.PostAsJsonAsync("/v1/operator/join-tokens", new { service, lifetimeSeconds = 60 });
-        Assert.Equal(HttpStatusCode.Created, minted.StatusCode);
-        var token = (await minted.Content.ReadFromJsonAsync<MintedToken>())!.Token;
-        var issued = await MeshEnrollment.RequestAsync(caUrl, new StaticMeshCredentials(null, bundle), SpiffeId.ForService(service), token);
-        return issued.Certificate;
-    }
+    private Task<X509Certificate2> EnrollAsync(string service) => stack.EnrollAsync(service);
 
     /// <summary>A client of <paramref name="service"/>'s API port that checks the server against the internal CA only.</summary>
     private HttpClient ServiceClient(string service, X509Certificate2? presented) => new(

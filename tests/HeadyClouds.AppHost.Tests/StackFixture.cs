@@ -1,8 +1,10 @@
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Security.Cryptography;
 using Aspire.Hosting;
+using HeadyClouds.ServiceDefaults.Mesh;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -85,6 +87,30 @@ public sealed class StackFixture : IAsyncLifetime
         }
 
         return client;
+    }
+
+    /// <summary>The internal CA's trust bundle as the CA published it in the state directory.</summary>
+    public X509Certificate2Collection TrustBundle()
+    {
+        var bundle = new X509Certificate2Collection();
+        bundle.ImportFromPem(File.ReadAllText(Path.Combine(StateDirectory, "ca", "trust-bundle.pem")));
+        return bundle;
+    }
+
+    private sealed record MintedToken(string Token);
+
+    /// <summary>A real certificate of the internal CA for <paramref name="service"/>, enrolled as an operator would.</summary>
+    public async Task<X509Certificate2> EnrollAsync(string service)
+    {
+        var caUrl = App.GetEndpoint("certificate-authority", "https");
+        var bundle = TrustBundle();
+        using var operatorHttp = new HttpClient(new SocketsHttpHandler().ConfigureMeshClient(new StaticMeshCredentials(null, bundle), MeshProtocol.CertificateAuthorityService)) { BaseAddress = caUrl };
+        operatorHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CaOperatorToken);
+        using var minted = await operatorHttp.PostAsJsonAsync("/v1/operator/join-tokens", new { service, lifetimeSeconds = 60 });
+        minted.EnsureSuccessStatusCode();
+        var token = (await minted.Content.ReadFromJsonAsync<MintedToken>())!.Token;
+        var issued = await MeshEnrollment.RequestAsync(caUrl, new StaticMeshCredentials(null, bundle), SpiffeId.ForService(service), token);
+        return issued.Certificate;
     }
 
     public async Task DisposeAsync()
