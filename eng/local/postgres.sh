@@ -154,6 +154,10 @@ if old_pid="$(postmaster_pid)"; then
   fi
 fi
 
+# max_connections is given on the command line below; the same value in the file keeps a reload (TLS renewal) from
+# logging that the file "contains errors" (a postmaster-only setting that differs from the running one).
+"${AS_PG[@]}" sed -i -E 's/^#?max_connections = [0-9]+/max_connections = 200/' "$DATA/postgresql.conf"
+
 # --- TLS (optional) ---------------------------------------------------------------------------
 TLS_SRC="${HEADY_PG_TLS_DIR:-}"
 TLS_DST="$DATA/server-tls"
