@@ -10,11 +10,14 @@ namespace HeadyClouds.AppHost.Tests;
 
 /// <summary>
 /// The whole stack from the AppHost, in local mode (no container engine), with a fresh state directory.
-/// One per test collection: starting takes seconds and disposing ~13 s.
+/// One per test collection: starting takes seconds and disposing ~13 s. Derived fixtures add AppHost settings.
 /// </summary>
-public sealed class StackFixture : IAsyncLifetime
+public class StackFixture : IAsyncLifetime
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+    protected virtual TimeSpan StartTimeout => TimeSpan.FromMinutes(4);
+
+    /// <summary>More AppHost command-line settings (<c>--Key=value</c>) for a stack configured differently.</summary>
+    protected virtual IEnumerable<string> ExtraArguments => [];
 
     public string AdminToken { get; } = "hc_admin_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 
@@ -38,6 +41,7 @@ public sealed class StackFixture : IAsyncLifetime
             $"--Parameters:identity-signing-key={IdentitySigningKey}",
             $"--Parameters:ca-operator-token={CaOperatorToken}",
             "--DcpPublisher:RandomizePorts=true",
+            .. ExtraArguments,
         ]);
         // Resources' own warnings and errors (forwarded by Aspire) end up in the test output: the first place to look.
         builder.Services.AddLogging(logging => logging
