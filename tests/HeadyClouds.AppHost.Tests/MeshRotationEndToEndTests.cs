@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using Aspire.Hosting.ApplicationModel;
 using HeadyClouds.ServiceDefaults.Mesh;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Xunit.Abstractions;
 
 namespace HeadyClouds.AppHost.Tests;
 
@@ -12,7 +13,7 @@ namespace HeadyClouds.AppHost.Tests;
 /// (the AppHost mints one at every start), and short-lived certificates renew while traffic keeps flowing.
 /// </summary>
 [Collection(RotationStackCollection.Name)]
-public sealed class MeshRotationEndToEndTests(RotationStackFixture stack)
+public sealed class MeshRotationEndToEndTests(RotationStackFixture stack, ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
 
@@ -112,6 +113,7 @@ public sealed class MeshRotationEndToEndTests(RotationStackFixture stack)
         // Requests through the gateway to HeadyMe.Sync and Monorepo.Sync (each also introspects the token at
         // SyncManager), paced under the per-token rate limit (600/min).
         using var admin = stack.Gateway(stack.AdminToken);
+        var started = DateTimeOffset.UtcNow;
         using var stop = new CancellationTokenSource();
         var failures = new ConcurrentQueue<string>();
         var succeeded = new ConcurrentDictionary<string, int>();
@@ -172,6 +174,8 @@ public sealed class MeshRotationEndToEndTests(RotationStackFixture stack)
 
         await stop.CancelAsync();
         await traffic;
+        output.WriteLine($"{(DateTimeOffset.UtcNow - started).TotalSeconds:F0} s, {succeeded.Values.Sum()} requests succeeded, {failures.Count} failed; renewals: "
+            + string.Join(", ", renewals.Select(r => $"{r.Key} {r.Value.Length}")));
         Assert.True(failures.IsEmpty, $"{failures.Count} failed requests:\n" + string.Join("\n", failures.Take(20)));
         Assert.All(GatewayPaths, path => Assert.True(succeeded.GetValueOrDefault(path) > 0, $"No request to {path} succeeded."));
 
