@@ -1,3 +1,4 @@
+using System.Globalization;
 using HeadyClouds.AppHost.DataTier;
 using HeadyClouds.ServiceDefaults.Mesh;
 
@@ -15,6 +16,9 @@ public static class MeshResources
     public const string SoftHsmModule = "/usr/lib/softhsm/libsofthsm2.so";
     public const string HsmTokenLabel = "heady-ca";
 
+    /// <summary>Optional (tests): one workload-certificate lifetime for the whole mesh, e.g. <c>00:01:00</c>; unset: the CA's 24 h.</summary>
+    public const string LeafLifetimeKey = "HeadyClouds:Mesh:LeafLifetime";
+
     /// <summary>
     /// The CA, first of all resources. Run mode: its key in a private SoftHSM2 token in the state directory (initialised by
     /// the one-shot <c>ca-hsm</c> resource, eng/local/softhsm.sh), PINs generated and kept as secret parameters. Publish
@@ -29,6 +33,10 @@ public static class MeshResources
             .WithHttpEndpoint(name: ProbeEndpoint);
         ca.WithEnvironment("CertificateAuthority__ProbePort", ca.GetEndpoint(ProbeEndpoint).Property(EndpointProperty.TargetPort))
             .WithHttpHealthCheck("/health", endpointName: ProbeEndpoint);
+        if (LeafLifetime(builder) is { } leafLifetime)
+        {
+            ca.WithEnvironment("CertificateAuthority__LeafLifetime", leafLifetime.ToString("c", CultureInfo.InvariantCulture));
+        }
 
         if (publish)
         {
@@ -103,6 +111,13 @@ public static class MeshResources
             });
         }
 
+        if (LeafLifetime(service.ApplicationBuilder) is { } leafLifetime)
+        {
+            // A pooled connection keeps its handshake's certificate and peers re-check expiry per request: with short
+            // lifetimes the 5-minute default would outlive it, so retire connections well within the 30 % left after renewal.
+            service.WithEnvironment("Mesh__PooledConnectionLifetime", (leafLifetime / 10).ToString("c", CultureInfo.InvariantCulture));
+        }
+
         if (probe)
         {
             service.WithHttpEndpoint(name: ProbeEndpoint);
@@ -112,4 +127,7 @@ public static class MeshResources
 
         return service;
     }
+
+    private static TimeSpan? LeafLifetime(IDistributedApplicationBuilder builder) =>
+        builder.Configuration[LeafLifetimeKey] is { Length: > 0 } text ? TimeSpan.Parse(text, CultureInfo.InvariantCulture) : null;
 }

@@ -1,10 +1,7 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using HeadyClouds.ServiceDefaults.Identity;
-using HeadyClouds.ServiceDefaults.Mesh;
 
 namespace HeadyClouds.AppHost.Tests;
 
@@ -16,25 +13,14 @@ namespace HeadyClouds.AppHost.Tests;
 [Collection(StackCollection.Name)]
 public sealed class MeshEndToEndTests(StackFixture stack)
 {
-    private X509Certificate2Collection TrustBundle() => stack.TrustBundle();
-
-    private Task<X509Certificate2> EnrollAsync(string service) => stack.EnrollAsync(service);
-
-    /// <summary>A client of <paramref name="service"/>'s API port that checks the server against the internal CA only.</summary>
-    private HttpClient ServiceClient(string service, X509Certificate2? presented) => new(
-        new SocketsHttpHandler().ConfigureMeshClient(new StaticMeshCredentials(presented, TrustBundle()), service))
-    {
-        BaseAddress = stack.App.GetEndpoint(service, "https"),
-    };
-
     [Fact]
     public async Task A_service_api_port_refuses_a_caller_without_a_client_certificate()
     {
-        using var anonymous = ServiceClient("monorepo-sync", presented: null);
+        using var anonymous = stack.ServiceClient("monorepo-sync", presented: null);
         // TLS 1.3 reports the refused client certificate after the handshake: the request fails, no answer is read.
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => anonymous.GetAsync("/api/v1/repositories"));
 
-        using var introspection = ServiceClient("syncmanager", presented: null);
+        using var introspection = stack.ServiceClient("syncmanager", presented: null);
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => introspection.PostAsJsonAsync(TokenIntrospection.Path, new { token = stack.AdminToken }));
     }
 
@@ -43,12 +29,12 @@ public sealed class MeshEndToEndTests(StackFixture stack)
     {
         // HeadyMe.Sync's certificate on Monorepo.Sync's maintenance endpoint (SyncManager only) and on SyncManager's
         // introspection (gateway only).
-        using var headyMe = await EnrollAsync("headyme-sync");
-        using var toMonorepo = ServiceClient("monorepo-sync", headyMe);
+        using var headyMe = await stack.EnrollAsync("headyme-sync");
+        using var toMonorepo = stack.ServiceClient("monorepo-sync", headyMe);
         var sync = await toMonorepo.PostAsJsonAsync($"/internal/v1/repositories/{Guid.NewGuid()}/sync", new { });
         Assert.Equal(HttpStatusCode.Forbidden, sync.StatusCode);
 
-        using var toSyncManager = ServiceClient("syncmanager", headyMe);
+        using var toSyncManager = stack.ServiceClient("syncmanager", headyMe);
         var introspect = await toSyncManager.PostAsJsonAsync(TokenIntrospection.Path, new { token = stack.AdminToken });
         Assert.Equal(HttpStatusCode.Forbidden, introspect.StatusCode);
         Assert.Equal("application/problem+json", introspect.Content.Headers.ContentType?.MediaType);
@@ -58,8 +44,8 @@ public sealed class MeshEndToEndTests(StackFixture stack)
     public async Task The_named_caller_is_admitted_on_its_endpoint()
     {
         // The positive twin of the 403 above: the same call with SyncManager's identity reaches the endpoint (404: no such repository).
-        using var syncManager = await EnrollAsync("syncmanager");
-        using var toMonorepo = ServiceClient("monorepo-sync", syncManager);
+        using var syncManager = await stack.EnrollAsync("syncmanager");
+        using var toMonorepo = stack.ServiceClient("monorepo-sync", syncManager);
         var sync = await toMonorepo.PostAsJsonAsync($"/internal/v1/repositories/{Guid.NewGuid()}/sync", new { });
         Assert.Equal(HttpStatusCode.NotFound, sync.StatusCode);
     }
@@ -67,8 +53,8 @@ public sealed class MeshEndToEndTests(StackFixture stack)
     [Fact]
     public async Task Audit_ingest_takes_any_certified_service_and_records_the_certificate_identity()
     {
-        using var headyMe = await EnrollAsync("headyme-sync");
-        using var toSyncManager = ServiceClient("syncmanager", headyMe);
+        using var headyMe = await stack.EnrollAsync("headyme-sync");
+        using var toSyncManager = stack.ServiceClient("syncmanager", headyMe);
         var response = await toSyncManager.PostAsJsonAsync("/internal/v1/audit", new { actor = "e2e", eventType = "mesh.tested" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var entry = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
@@ -87,8 +73,8 @@ public sealed class MeshEndToEndTests(StackFixture stack)
 
         // Read the chain as the gateway would forward an admin: the gateway's certificate plus a signed user assertion
         // (the accepted twin of the refused case below).
-        using var gateway = await EnrollAsync("gateway");
-        using var toSyncManager = ServiceClient("syncmanager", gateway);
+        using var gateway = await stack.EnrollAsync("gateway");
+        using var toSyncManager = stack.ServiceClient("syncmanager", gateway);
         var reader = new CallerIdentity(CallerKind.User, Guid.NewGuid().ToString(), "auditor", ["admin"], []);
         // The event is sent in the background: wait for it (bounded), never for a fixed time.
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -115,8 +101,8 @@ public sealed class MeshEndToEndTests(StackFixture stack)
         var admin = new CallerIdentity(CallerKind.User, Guid.NewGuid().ToString(), "mallory", ["admin"], ["repositories:read", "workspaces:read"]);
         var assertion = IdentityAssertion.Create(admin, Encoding.UTF8.GetBytes(stack.IdentitySigningKey), DateTimeOffset.UtcNow, TimeSpan.FromSeconds(60));
 
-        using var monorepo = await EnrollAsync("monorepo-sync");
-        using var toHeadyMe = ServiceClient("headyme-sync", monorepo);
+        using var monorepo = await stack.EnrollAsync("monorepo-sync");
+        using var toHeadyMe = stack.ServiceClient("headyme-sync", monorepo);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/workspaces");
         request.Headers.Add(HeadyHeaders.Identity, assertion);
         var response = await toHeadyMe.SendAsync(request);

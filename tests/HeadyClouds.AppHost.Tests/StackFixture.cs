@@ -1,10 +1,8 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Security.Cryptography;
 using Aspire.Hosting;
-using HeadyClouds.ServiceDefaults.Mesh;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -12,11 +10,14 @@ namespace HeadyClouds.AppHost.Tests;
 
 /// <summary>
 /// The whole stack from the AppHost, in local mode (no container engine), with a fresh state directory.
-/// One per test collection: starting takes seconds and disposing ~13 s.
+/// One per test collection: starting takes seconds and disposing ~13 s. Derived fixtures add AppHost settings.
 /// </summary>
-public sealed class StackFixture : IAsyncLifetime
+public class StackFixture : IAsyncLifetime
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+    protected virtual TimeSpan StartTimeout => TimeSpan.FromMinutes(4);
+
+    /// <summary>More AppHost command-line settings (<c>--Key=value</c>) for a stack configured differently.</summary>
+    protected virtual IEnumerable<string> ExtraArguments => [];
 
     public string AdminToken { get; } = "hc_admin_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 
@@ -40,6 +41,7 @@ public sealed class StackFixture : IAsyncLifetime
             $"--Parameters:identity-signing-key={IdentitySigningKey}",
             $"--Parameters:ca-operator-token={CaOperatorToken}",
             "--DcpPublisher:RandomizePorts=true",
+            .. ExtraArguments,
         ]);
         // Resources' own warnings and errors (forwarded by Aspire) end up in the test output: the first place to look.
         builder.Services.AddLogging(logging => logging
@@ -87,30 +89,6 @@ public sealed class StackFixture : IAsyncLifetime
         }
 
         return client;
-    }
-
-    /// <summary>The internal CA's trust bundle as the CA published it in the state directory.</summary>
-    public X509Certificate2Collection TrustBundle()
-    {
-        var bundle = new X509Certificate2Collection();
-        bundle.ImportFromPem(File.ReadAllText(Path.Combine(StateDirectory, "ca", "trust-bundle.pem")));
-        return bundle;
-    }
-
-    private sealed record MintedToken(string Token);
-
-    /// <summary>A real certificate of the internal CA for <paramref name="service"/>, enrolled as an operator would.</summary>
-    public async Task<X509Certificate2> EnrollAsync(string service)
-    {
-        var caUrl = App.GetEndpoint("certificate-authority", "https");
-        var bundle = TrustBundle();
-        using var operatorHttp = new HttpClient(new SocketsHttpHandler().ConfigureMeshClient(new StaticMeshCredentials(null, bundle), MeshProtocol.CertificateAuthorityService)) { BaseAddress = caUrl };
-        operatorHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", CaOperatorToken);
-        using var minted = await operatorHttp.PostAsJsonAsync("/v1/operator/join-tokens", new { service, lifetimeSeconds = 60 });
-        minted.EnsureSuccessStatusCode();
-        var token = (await minted.Content.ReadFromJsonAsync<MintedToken>())!.Token;
-        var issued = await MeshEnrollment.RequestAsync(caUrl, new StaticMeshCredentials(null, bundle), SpiffeId.ForService(service), token);
-        return issued.Certificate;
     }
 
     public async Task DisposeAsync()
