@@ -39,18 +39,8 @@ public sealed class DataTierTlsEndToEndTests(StackFixture stack)
     [Fact]
     public async Task Redis_admits_a_client_certificate_of_the_internal_CA_over_TLS_13()
     {
-        using var certificate = await stack.EnrollAsync("headyme-sync");
-        X509Certificate2? served = null;
-        var options = await RedisOptionsAsync(new StaticMeshCredentials(certificate, stack.TrustBundle()));
-        // A multicast validation callback answers with its last handler: this one repeats the mesh check while capturing.
-        options.CertificateValidation += (_, presented, _, errors) =>
-        {
-            served = new X509Certificate2(presented!);
-            return MeshCertificateValidator.ValidateServer(presented, errors, stack.TrustBundle(), "redis", out _);
-        };
-
-        Assert.Equal("PONG", await PingAsync(options));
-        Assert.NotNull(served);
+        // DataTierCertificateAsync connects with a CA-issued client certificate and PINGs (asserting PONG).
+        using var served = await stack.DataTierCertificateAsync("redis");
         Assert.True(SpiffeId.TryFromCertificate(served, out var id, out _));
         Assert.Equal("redis", id.ServiceName);
         Assert.True(MeshCertificateValidator.Validate(served, stack.TrustBundle(), MeshCertificateValidator.ServerAuth, out var error), error);
@@ -111,20 +101,8 @@ public sealed class DataTierTlsEndToEndTests(StackFixture stack)
         }
 
         // The certificate PostgreSQL serves carries its mesh identity.
-        X509Certificate2? served = null;
-        var capture = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(verifyFull.ConnectionString) { SslMode = SslMode.Require, RootCertificate = null }.ConnectionString);
-        capture.UseSslClientAuthenticationOptionsCallback(o => o.RemoteCertificateValidationCallback = (_, c, _, _) =>
-        {
-            served = new X509Certificate2(c!);
-            return true;
-        });
-        await using (var source = capture.Build())
-        await using (var connection = await source.OpenConnectionAsync())
-        {
-            Assert.NotNull(served);
-        }
-
-        Assert.True(SpiffeId.TryFromCertificate(served!, out var id, out _));
+        using var served = await stack.DataTierCertificateAsync("postgres");
+        Assert.True(SpiffeId.TryFromCertificate(served, out var id, out _));
         Assert.Equal("postgres", id.ServiceName);
 
         // Without TLS: pg_hba rejects the connection even with the right password.

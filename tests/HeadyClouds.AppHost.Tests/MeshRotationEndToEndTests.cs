@@ -100,7 +100,8 @@ public sealed class MeshRotationEndToEndTests(RotationStackFixture stack, ITestO
     [Fact]
     public async Task Certificates_renew_while_requests_through_the_gateway_keep_succeeding()
     {
-        string[] identities = ["gateway", "headyme-sync", "monorepo-sync"];
+        // The data tier's servers too: the AppHost renews their certificates and the scripts reload them under traffic.
+        string[] identities = ["gateway", "headyme-sync", "monorepo-sync", "postgres", "redis"];
         var existing = new Dictionary<string, HashSet<string>>();
         var lastExpiry = DateTimeOffset.MinValue;
         foreach (var identity in identities)
@@ -190,6 +191,15 @@ public sealed class MeshRotationEndToEndTests(RotationStackFixture stack, ITestO
             Assert.DoesNotContain(served, existing[service]);
             var all = await stack.IssuedCertificatesAsync(service);
             Assert.NotNull(Assert.Single(all, c => c.Serial == served).RenewedFrom);
+        }
+
+        // PostgreSQL and Redis reloaded renewed certificates without a restart (new connections see one).
+        foreach (var server in new[] { "postgres", "redis" })
+        {
+            using var served = await stack.DataTierCertificateAsync(server);
+            Assert.DoesNotContain(served.SerialNumber, existing[server]);
+            var all = await stack.IssuedCertificatesAsync(server);
+            Assert.NotNull(Assert.Single(all, c => c.Serial == served.SerialNumber).RenewedFrom);
         }
     }
 }

@@ -80,4 +80,49 @@ public static class StackMesh
 
         return new HttpClient(handler) { BaseAddress = stack.App.GetEndpoint(service, "https") };
     }
+
+    /// <summary>
+    /// The certificate PostgreSQL or Redis of the local data tier serves on a new connection (Redis: with a test
+    /// workload's client certificate, since it admits none without).
+    /// </summary>
+    public static async Task<X509Certificate2> DataTierCertificateAsync(this StackFixture stack, string resource)
+    {
+        X509Certificate2? served = null;
+        var connectionString = (await stack.App.GetConnectionStringAsync(resource))!;
+        if (resource == "redis")
+        {
+            using var client = await stack.EnrollAsync("headyme-sync");
+            var options = StackExchange.Redis.ConfigurationOptions.Parse(connectionString);
+            options.AbortOnConnectFail = true;
+            MeshRedis.Apply(options, new StaticMeshCredentials(client, stack.TrustBundle()), "redis");
+            // A multicast validation callback answers with its last handler: this one repeats the mesh check while capturing.
+            options.CertificateValidation += (_, certificate, _, errors) =>
+            {
+                served = new X509Certificate2(certificate!);
+                return MeshCertificateValidator.ValidateServer(certificate, errors, stack.TrustBundle(), "redis", out _);
+            };
+            await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
+            Assert.Equal("PONG", (await redis.GetDatabase().ExecuteAsync("PING")).ToString());
+        }
+        else
+        {
+            var builder = new Npgsql.NpgsqlDataSourceBuilder(connectionString);
+            builder.ConnectionStringBuilder.Database = "postgres";
+            builder.ConnectionStringBuilder.Pooling = false;
+            var verifyFull = builder.ConnectionStringBuilder.SslMode == Npgsql.SslMode.VerifyFull;
+            Assert.True(verifyFull, "The local PostgreSQL connection string must ask for verify-full.");
+            // Require + a callback that captures, then checks the chain against the bundle and the name itself.
+            builder.ConnectionStringBuilder.SslMode = Npgsql.SslMode.Require;
+            builder.ConnectionStringBuilder.RootCertificate = null;
+            builder.UseSslClientAuthenticationOptionsCallback(o => o.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                served = new X509Certificate2(certificate!);
+                return MeshCertificateValidator.ValidateServer(certificate, errors, stack.TrustBundle(), "postgres", out _);
+            });
+            await using var source = builder.Build();
+            await using var connection = await source.OpenConnectionAsync();
+        }
+
+        return served ?? throw new InvalidOperationException($"{resource} served no certificate");
+    }
 }
