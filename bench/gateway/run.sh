@@ -245,7 +245,7 @@ bench_route_env() { # bench_route_env <appsettings.json> [route name, default be
 }
 
 # --- measuring -----------------------------------------------------------------------------------------
-RESULTS=() # group|target|auth|rps|p50|p99|non2xx|socket_errors|requests|other_cpu_pct
+RESULTS=() # group|target|auth|rps|p50|p99|non2xx|socket_errors|requests|other_cpu_pct|cpu_ms_per_request
 ANY_NON2XX=0
 OUR_ROOTS="" # this script and the data-tier servers: everything the run started descends from one of them
 
@@ -294,6 +294,16 @@ other_cpu_pct() { # other_cpu_pct "<sample before>" "<sample after>": other proc
     'BEGIN { v = all > 0 ? 100 * (busy - ours - kernel) / all : 0; if (v < 0) v = 0; printf "%.0f", v }'
 }
 
+# CPU time of everything this run started (wrk, edge, services, PostgreSQL, Redis) per completed request, in ms: what
+# one request costs the whole machine, whether or not the cores were saturated.
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_ms_per_request() { # cpu_ms_per_request "<sample before>" "<sample after>" <requests>
+  local o0 o1
+  read -r _ _ o0 _ <<<"$1"
+  read -r _ _ o1 _ <<<"$2"
+  awk -v t=$((o1 - o0)) -v hz="$CLK_TCK" -v n="$3" 'BEGIN { printf "%.3f", (n > 0 ? 1000 * t / hz / n : 0) }'
+}
+
 # With BENCH_QUIET_WAIT=N, each case first waits up to N seconds for the rest of the machine to go quiet (other load
 # at most BENCH_OTHER_CPU_WARN % over a 2 s probe), for runs on a machine that others use too.
 wait_quiet() {
@@ -324,7 +334,7 @@ warm() { # warm <connections> <url> [VAR=value ...]: unmeasured load, for the JI
 run_case() { # run_case <id> <group> <target> <auth note> <url> <connections> [VAR=value ... for wrk.lua]
   local id="$1" group="$2" target="$3" auth="$4" url="$5" conns="$6"
   shift 6
-  local out="$WORK/logs/wrk-$id.txt" line rps p50 p99 requests non2xx sockerr before other threads="$THREADS"
+  local out="$WORK/logs/wrk-$id.txt" line rps p50 p99 requests non2xx sockerr before after other cpu threads="$THREADS"
   [[ "$id" =~ $CASES ]] || return 0
   [ "$conns" -ge "$threads" ] || threads="$conns" # wrk wants at least one connection per thread
   wait_quiet
@@ -333,7 +343,8 @@ run_case() { # run_case <id> <group> <target> <auth note> <url> <connections> [V
   before="$(cpu_sample)"
   env "$@" timeout --foreground $((DURATION_S + 30)) wrk -t"$threads" -c"$conns" -d"${DURATION_S}s" --timeout 10s --latency \
     -s "$HERE/wrk.lua" "$url" >"$out" 2>&1 || die "wrk failed for $id (see $out)"
-  other="$(other_cpu_pct "$before" "$(cpu_sample)")"
+  after="$(cpu_sample)"
+  other="$(other_cpu_pct "$before" "$after")"
   [ "$other" -le "$OTHER_CPU_WARN" ] || warn "$id: other processes used ${other}% of the machine's CPU during the run: figures are noisy"
   line="$(grep '^BENCH_RESULT' "$out")" || die "no BENCH_RESULT line from wrk for $id (see $out)"
   rps="$(sed -E 's/.* rps=([^ ]+).*/\1/' <<<"$line")"
@@ -347,7 +358,8 @@ run_case() { # run_case <id> <group> <target> <auth note> <url> <connections> [V
     warn "$id: $non2xx of $requests answers were not 2xx/3xx (rate limiting? auth? see $out)"
   }
   [ "$sockerr" = 0 ] || warn "$id: $sockerr socket errors (connect/read/write/timeout)"
-  RESULTS+=("$group|$target|$auth|$rps|$p50|$p99|$non2xx|$sockerr|$requests|$other")
+  cpu="$(cpu_ms_per_request "$before" "$after" "$requests")"
+  RESULTS+=("$group|$target|$auth|$rps|$p50|$p99|$non2xx|$sockerr|$requests|$other|$cpu")
   LAST_REQUESTS="$requests"
   log "$(printf '%-14s %-13s %10s req/s  p50 %8s ms  p99 %8s ms  (other load %s%%)' "$group" "$target" "$rps" "$p50" "$p99" "$other")"
 }
@@ -954,16 +966,16 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
     "$(dpkg-query -W -f='${Version}' modsecurity-crs 2>/dev/null || echo '?')"
   if [ "${#RATE_ENV[@]}" -gt 0 ]; then printf 'Gateway rate limits raised via env: %s\n' "${RATE_ENV[*]}"; fi
   printf 'Load average: before %s, after %s\n\n' "$LOAD_BEFORE" "$LOAD_AFTER"
-  printf '%-14s %-13s %-32s %10s %9s %9s %9s %7s %7s %7s\n' case target "auth at the edge; hop" "req/s" "p50 ms" "p99 ms" "vs direct" "MiB/s" non-2xx "other%"
-  printf '%s\n' "$(printf '%.0s-' {1..127})"
+  printf '%-14s %-13s %-32s %10s %9s %9s %9s %7s %7s %7s %7s\n' case target "auth at the edge; hop" "req/s" "p50 ms" "p99 ms" "vs direct" "MiB/s" "CPU ms" non-2xx "other%"
+  printf '%s\n' "$(printf '%.0s-' {1..135})"
   declare -A direct_rps=()
   for r in "${RESULTS[@]}"; do
-    IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other <<<"$r"
+    IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other cpu <<<"$r"
     [ "$target" != direct ] || direct_rps[$group]="$rps"
   done
   prev=""
   for r in "${RESULTS[@]}"; do
-    IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other <<<"$r"
+    IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other cpu <<<"$r"
     ratio="-"
     if [ -n "${direct_rps[$group]:-}" ] && [ "$target" != direct ]; then
       ratio="$(awk -v a="$rps" -v b="${direct_rps[$group]}" 'BEGIN { printf "%.2fx", a / b }')"
@@ -974,14 +986,14 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
     [ "$sockerr" = 0 ] || flag=" (+$sockerr socket errors)"
     [ "$group" = "$prev" ] || [ -z "$prev" ] || printf '\n'
     prev="$group"
-    printf '%-14s %-13s %-32s %10.0f %9.2f %9.2f %9s %7s %7s %7s%s\n' "$group" "$target" "$auth" "$rps" "$p50" "$p99" "$ratio" "$mibs" "$non2xx" "$other" "$flag"
+    printf '%-14s %-13s %-32s %10.0f %9.2f %9.2f %9s %7s %7.2f %7s %7s%s\n' "$group" "$target" "$auth" "$rps" "$p50" "$p99" "$ratio" "$mibs" "$cpu" "$non2xx" "$other" "$flag"
   done
   if [ "$MESH" = 1 ]; then
     # Per group: the mTLS hop against the plain hop through the same gateway process.
     declare -A by=()
     for r in "${RESULTS[@]}"; do
-      IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other <<<"$r"
-      by["$group|$target"]="$rps $p50 $p99"
+      IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other cpu <<<"$r"
+      by["$group|$target"]="$rps $p50 $p99 $cpu"
     done
     printf '\nmTLS hop vs plain hop (same gateway process, same request):\n'
     for group in "$G1" "$G2" "$G4" "$G5"; do
@@ -990,7 +1002,7 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
         [ -n "${by[$group|$a]:-}" ] && [ -n "${by[$group|$b]:-}" ] || continue
         awk -v g="$group" -v w="$what" -v A="${by[$group|$a]}" -v B="${by[$group|$b]}" 'BEGIN {
           split(A, x, " "); split(B, y, " ")
-          printf "  %-14s %-32s req/s %.2fx, p50 %+.2f ms, p99 %+.2f ms\n", g, w, y[1] / x[1], y[2] - x[2], y[3] - x[3] }'
+          printf "  %-14s %-32s req/s %.2fx, p50 %+.2f ms, p99 %+.2f ms, CPU %+.2f ms/request\n", g, w, y[1] / x[1], y[2] - x[2], y[3] - x[3], y[4] - x[4] }'
       done
     done
     if [ -n "${by[$G5|gw:plain-new]:-}" ] && [ -n "${by[$G5|gw:mTLS-new]:-}" ] && [ -n "${by[$G5|gw:plain]:-}" ]; then
@@ -1000,10 +1012,10 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
         printf "  %.2f ms (mTLS-new - plain-new); a new TCP connection alone %.2f ms (plain-new - plain)\n", mn[2] - pn[2], pn[2] - p[2] }'
     fi
     if [ -n "${by[$G2|gw:plain-new]:-}" ] && [ -n "${by[$G2|gw:mTLS-new]:-}" ]; then
-      awk -v cores="$CORES" -v conns="$CONNECTIONS" -v PN="${by[$G2|gw:plain-new]}" -v MN="${by[$G2|gw:mTLS-new]}" 'BEGIN {
+      awk -v conns="$CONNECTIONS" -v PN="${by[$G2|gw:plain-new]}" -v MN="${by[$G2|gw:mTLS-new]}" 'BEGIN {
         split(PN, pn, " "); split(MN, mn, " ")
-        printf "  CPU per handshake under load (bench/ping, -c%s, machine saturated): %s x (1/%.0f - 1/%.0f) s = %.2f ms of CPU (both ends)\n",
-          conns, cores, mn[1], pn[1], cores * 1000 * (1 / mn[1] - 1 / pn[1]) }'
+        printf "  CPU per handshake (bench/ping, -c%s, CPU ms/request mTLS-new - plain-new; both ends of the hop): %.2f ms\n",
+          conns, mn[4] - pn[4] }'
     fi
     sed 's/^/  /' "$WORK/mesh-proof.txt"
     for line in "${HANDSHAKE_PROOF[@]}"; do printf '  gw-new, mTLS hop, %s\n' "$line"; done
@@ -1031,6 +1043,8 @@ Notes:
   certificate required and validated against the CA bundle, SPIFFE ID of the service checked by the gateway). plain =
   the same gateway process forwarding to the plain-HTTP processes; -new = a second mesh gateway with
   Mesh:PooledConnectionLifetime=0 (no pooling: a new connection, and on mTLS a full handshake, per forwarded request).
+- CPU ms: CPU time per completed request of every process this run started (wrk, edge, services, PostgreSQL, Redis):
+  the machine's cost of one request, meaningful even when the cores were not saturated.
 - other%: share of the machine's CPU used by processes this run did not start, during that case; above a few %
   the row is disturbed (other builds or tests on the machine): rerun when it is quiet.
 EOF
@@ -1038,7 +1052,7 @@ EOF
 
 if [ -n "${BENCH_RESULTS_FILE:-}" ]; then
   {
-    printf 'case\ttarget\tauth\trps\tp50_ms\tp99_ms\tnon2xx\tsocket_errors\trequests\tother_cpu_pct\n'
+    printf 'case\ttarget\tauth\trps\tp50_ms\tp99_ms\tnon2xx\tsocket_errors\trequests\tother_cpu_pct\tcpu_ms_per_request\n'
     for r in "${RESULTS[@]}"; do printf '%s\n' "${r//|/$'\t'}"; done
   } >"$BENCH_RESULTS_FILE"
   log "results written to $BENCH_RESULTS_FILE"
