@@ -2,6 +2,8 @@
 # Gateway benchmark: requests/s and p50/p99 latency of
 #   (a) small GETs       direct to the service (plain HTTP)  vs  nginx (TLS 1.3 + proxy_pass)  vs  our gateway
 #   (b) 1 MiB uploads    direct to a bench-only upstream      vs  nginx                         vs  our gateway
+#   (c) the gateway→service hop over mTLS (internal CA, SoftHSM2 key) vs plain HTTP, through the real gateway in mesh
+#       mode, pooled and with a new connection (full handshake) per request
 # everything on 127.0.0.1, with real PostgreSQL and Redis (eng/test-servers.sh), the gateway and SyncManager run as
 # Release-built dlls in Production mode, and wrk as the client. See bench/gateway/README.md.
 #
@@ -18,7 +20,9 @@
 #   BENCH_KEEP_WORKDIR=1          keep the temporary dir (logs, cert, configs); it is always kept on failure
 #   BENCH_RESULTS_FILE=<path>     also write the results as TSV there
 #   BENCH_CASES=<regex>           only the cases whose id matches (ids: users-, ping-, alive-, upload- + direct,
-#                                 nginx, gateway, gateway-norl), e.g. BENCH_CASES='^upload'
+#                                 nginx, gateway, gateway-norl, gw-plain, gw-mtls, gw-plain-new, gw-mtls-new;
+#                                 hs-ping- + gw-plain, gw-mtls, gw-plain-new, gw-mtls-new), e.g. BENCH_CASES='^upload'
+#   BENCH_MESH=1                  0: skip the mesh part (CA, mesh SyncManager/upstream, two mesh gateways, gw-* rows)
 #   BENCH_QUIET_WAIT=0            seconds each case may wait for other processes' CPU use to drop to
 #   BENCH_OTHER_CPU_WARN=10       this % of the machine (rows above it are flagged in the other% column)
 # Progress goes to stderr, the result table to stdout. Exit 0 = all cases measured with only 2xx answers.
@@ -43,7 +47,9 @@ READY_TIMEOUT=90
 OTHER_CPU_WARN="${BENCH_OTHER_CPU_WARN:-10}"
 QUIET_WAIT="${BENCH_QUIET_WAIT:-0}"
 CASES="${BENCH_CASES:-.}"
+MESH="${BENCH_MESH:-1}"
 MODSEC_MODULE=/usr/lib/nginx/modules/ngx_http_modsecurity_module.so
+SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 
 log() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'bench: WARNING: %s\n' "$*" >&2; }
@@ -193,8 +199,9 @@ ensure_tools() {
 
 # --- build ----------------------------------------------------------------------------------------------
 build_all() {
-  local proj attempt
-  for proj in Gateway.Yarp/Gateway.Yarp.csproj SyncManager/SyncManager.csproj bench/gateway/Upstream/Upstream.csproj; do
+  local proj attempt projects=(Gateway.Yarp/Gateway.Yarp.csproj SyncManager/SyncManager.csproj bench/gateway/Upstream/Upstream.csproj)
+  [ "$MESH" != 1 ] || projects+=(HeadyClouds.CertificateAuthority/HeadyClouds.CertificateAuthority.csproj)
+  for proj in "${projects[@]}"; do
     for ((attempt = 1; ; attempt++)); do
       log "dotnet build -c Release $proj"
       # Own artifacts path: never touches the obj/bin folders that other builds and tests in the tree use.
@@ -228,17 +235,17 @@ rate_limit_env() {
 
 # The bench route takes the scalar settings (Timeout, RateLimiterPolicy, ...) and metadata of the real "users" route,
 # so it runs through the same per-route middleware; only the body limit differs (2 MiB).
-bench_route_env() {
-  jq -r '
+bench_route_env() { # bench_route_env <appsettings.json> [route name, default bench]
+  jq -r --arg name "${2:-bench}" '
     (.ReverseProxy.Routes.users // {}) as $r
     | ($r | to_entries[] | select((.value | scalars) and (.key | IN("ClusterId", "Order") | not))
-        | "ReverseProxy__Routes__bench__\(.key)=\(.value)"),
+        | "ReverseProxy__Routes__\($name)__\(.key)=\(.value)"),
       (($r.Metadata // {}) | to_entries[] | select(.key != "MaxRequestBodyBytes")
-        | "ReverseProxy__Routes__bench__Metadata__\(.key)=\(.value)")' "$1"
+        | "ReverseProxy__Routes__\($name)__Metadata__\(.key)=\(.value)")' "$1"
 }
 
 # --- measuring -----------------------------------------------------------------------------------------
-RESULTS=() # group|target|auth|rps|p50|p99|non2xx|socket_errors|requests|other_cpu_pct
+RESULTS=() # group|target|auth|rps|p50|p99|non2xx|socket_errors|requests|other_cpu_pct|cpu_ms_per_request
 ANY_NON2XX=0
 OUR_ROOTS="" # this script and the data-tier servers: everything the run started descends from one of them
 
@@ -287,6 +294,16 @@ other_cpu_pct() { # other_cpu_pct "<sample before>" "<sample after>": other proc
     'BEGIN { v = all > 0 ? 100 * (busy - ours - kernel) / all : 0; if (v < 0) v = 0; printf "%.0f", v }'
 }
 
+# CPU time of everything this run started (wrk, edge, services, PostgreSQL, Redis) per completed request, in ms: what
+# one request costs the whole machine, whether or not the cores were saturated.
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_ms_per_request() { # cpu_ms_per_request "<sample before>" "<sample after>" <requests>
+  local o0 o1
+  read -r _ _ o0 _ <<<"$1"
+  read -r _ _ o1 _ <<<"$2"
+  awk -v t=$((o1 - o0)) -v hz="$CLK_TCK" -v n="$3" 'BEGIN { printf "%.3f", (n > 0 ? 1000 * t / hz / n : 0) }'
+}
+
 # With BENCH_QUIET_WAIT=N, each case first waits up to N seconds for the rest of the machine to go quiet (other load
 # at most BENCH_OTHER_CPU_WARN % over a 2 s probe), for runs on a machine that others use too.
 wait_quiet() {
@@ -317,15 +334,17 @@ warm() { # warm <connections> <url> [VAR=value ...]: unmeasured load, for the JI
 run_case() { # run_case <id> <group> <target> <auth note> <url> <connections> [VAR=value ... for wrk.lua]
   local id="$1" group="$2" target="$3" auth="$4" url="$5" conns="$6"
   shift 6
-  local out="$WORK/logs/wrk-$id.txt" line rps p50 p99 requests non2xx sockerr before other
+  local out="$WORK/logs/wrk-$id.txt" line rps p50 p99 requests non2xx sockerr before after other cpu threads="$THREADS"
   [[ "$id" =~ $CASES ]] || return 0
+  [ "$conns" -ge "$threads" ] || threads="$conns" # wrk wants at least one connection per thread
   wait_quiet
-  env "$@" timeout --foreground $((WARMUP_S + 30)) wrk -t"$THREADS" -c"$conns" -d"${WARMUP_S}s" --timeout 10s \
+  env "$@" timeout --foreground $((WARMUP_S + 30)) wrk -t"$threads" -c"$conns" -d"${WARMUP_S}s" --timeout 10s \
     -s "$HERE/wrk.lua" "$url" >"$WORK/logs/wrk-$id-warmup.txt" 2>&1 || die "wrk warm-up failed for $id (see $WORK/logs/wrk-$id-warmup.txt)"
   before="$(cpu_sample)"
-  env "$@" timeout --foreground $((DURATION_S + 30)) wrk -t"$THREADS" -c"$conns" -d"${DURATION_S}s" --timeout 10s --latency \
+  env "$@" timeout --foreground $((DURATION_S + 30)) wrk -t"$threads" -c"$conns" -d"${DURATION_S}s" --timeout 10s --latency \
     -s "$HERE/wrk.lua" "$url" >"$out" 2>&1 || die "wrk failed for $id (see $out)"
-  other="$(other_cpu_pct "$before" "$(cpu_sample)")"
+  after="$(cpu_sample)"
+  other="$(other_cpu_pct "$before" "$after")"
   [ "$other" -le "$OTHER_CPU_WARN" ] || warn "$id: other processes used ${other}% of the machine's CPU during the run: figures are noisy"
   line="$(grep '^BENCH_RESULT' "$out")" || die "no BENCH_RESULT line from wrk for $id (see $out)"
   rps="$(sed -E 's/.* rps=([^ ]+).*/\1/' <<<"$line")"
@@ -339,8 +358,10 @@ run_case() { # run_case <id> <group> <target> <auth note> <url> <connections> [V
     warn "$id: $non2xx of $requests answers were not 2xx/3xx (rate limiting? auth? see $out)"
   }
   [ "$sockerr" = 0 ] || warn "$id: $sockerr socket errors (connect/read/write/timeout)"
-  RESULTS+=("$group|$target|$auth|$rps|$p50|$p99|$non2xx|$sockerr|$requests|$other")
-  log "$(printf '%-14s %-8s %10s req/s  p50 %8s ms  p99 %8s ms  (other load %s%%)' "$group" "$target" "$rps" "$p50" "$p99" "$other")"
+  cpu="$(cpu_ms_per_request "$before" "$after" "$requests")"
+  RESULTS+=("$group|$target|$auth|$rps|$p50|$p99|$non2xx|$sockerr|$requests|$other|$cpu")
+  LAST_REQUESTS="$requests"
+  log "$(printf '%-14s %-13s %10s req/s  p50 %8s ms  p99 %8s ms  (other load %s%%)' "$group" "$target" "$rps" "$p50" "$p99" "$other")"
 }
 
 # --- main ------------------------------------------------------------------------------------------------
@@ -385,7 +406,8 @@ chmod 600 "$WORK/tls/key.pem"
 CERT="$WORK/tls/cert.pem"
 KEY="$WORK/tls/key.pem"
 
-read -r SM_PORT UP_PORT GW_PORT NG_PORT NW_PORT <<<"$(free_ports 5)"
+read -r SM_PORT UP_PORT GW_PORT NG_PORT NW_PORT CA_PORT CA_PROBE SMM_PORT SMM_PROBE UPM_PORT UPM_PROBE GWM_PORT GWN_PORT \
+  <<<"$(free_ports 13)"
 SIGNING_KEY="$(random_hex 32)" # 64 ASCII characters = 64 key bytes (>= 32 required)
 ADMIN_TOKEN="hc_bench_$(random_hex 24)"
 
@@ -465,6 +487,108 @@ log "starting gateway on https://127.0.0.1:$GW_PORT"
 start_bg gateway "$GW_DIR" "$WORK/logs/gateway.log" env "${GW_ENV[@]}" dotnet Gateway.Yarp.dll
 GW_PID=$LAST_PID
 wait_http gateway "$GW_PID" "$WORK/logs/gateway.log" --cacert "$CERT" "https://127.0.0.1:$GW_PORT/health"
+
+# --- mesh: the internal CA, SyncManager and the upstream as mesh workloads, two gateways in mesh mode ----------------
+# As the AppHost runs them (HeadyClouds.AppHost/Mesh): the CA's key in a private SoftHSM2 token (eng/local/softhsm.sh,
+# random PINs), a single-use join token per workload minted through the operator API, the CA bundle as trust anchor.
+# The mesh SyncManager is a second replica on the same database (same admin user, so one token works on both paths);
+# the mesh upstream is a second process of the same bench upstream. Gateway "gw" pools its forwarder connections as
+# in production (Mesh:PooledConnectionLifetime 5 min); gateway "gw-new" has Mesh:PooledConnectionLifetime=0, so
+# SocketsHttpHandler never returns a connection to the pool: every forwarded request opens a new TCP connection and,
+# on the mTLS hop, does a full TLS 1.3 handshake with client certificate (validated on both sides). Each mesh gateway
+# also has plain-HTTP twins of the routes (to the plain SyncManager and upstream), so plain and mTLS hops are compared
+# through the same process.
+if [ "$MESH" = 1 ]; then
+  mkdir -p "$WORK/ca" "$WORK/hsm"
+  HSM_PIN="$(random_hex 12)"
+  CA_OPERATOR_TOKEN="$(random_hex 24)"
+  log "SoftHSM2 token for the CA in $WORK/hsm (eng/local/softhsm.sh)"
+  HSM_CONF="$(HEADY_HSM_PIN="$HSM_PIN" HEADY_HSM_SO_PIN="$(random_hex 12)" bash "$ROOT/eng/local/softhsm.sh" "$WORK/hsm" heady-ca \
+    2>"$WORK/logs/softhsm.log")" || die "eng/local/softhsm.sh failed: $(cat "$WORK/logs/softhsm.log")"
+  CA_DIR="$ARTIFACTS/bin/HeadyClouds.CertificateAuthority/release"
+  [ -f "$CA_DIR/HeadyClouds.CertificateAuthority.dll" ] || die "missing $CA_DIR/HeadyClouds.CertificateAuthority.dll (build first: unset BENCH_SKIP_BUILD)"
+  log "starting the internal CA on https://127.0.0.1:$CA_PORT (key in SoftHSM2)"
+  start_bg ca "$CA_DIR" "$WORK/logs/ca.log" env ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
+    "SOFTHSM2_CONF=$HSM_CONF" \
+    "CertificateAuthority__Pkcs11__ModulePath=$SOFTHSM_MODULE" \
+    CertificateAuthority__Pkcs11__TokenLabel=heady-ca \
+    "CertificateAuthority__Pkcs11__Pin=$HSM_PIN" \
+    "CertificateAuthority__StatePath=$WORK/ca/ca.db" \
+    "CertificateAuthority__TrustBundlePath=$WORK/ca/trust-bundle.pem" \
+    "CertificateAuthority__OperatorToken=$CA_OPERATOR_TOKEN" \
+    "CertificateAuthority__ProbePort=$CA_PROBE" \
+    "ASPNETCORE_URLS=https://127.0.0.1:$CA_PORT;http://127.0.0.1:$CA_PROBE" \
+    dotnet HeadyClouds.CertificateAuthority.dll
+  CA_PID=$LAST_PID
+  wait_http ca "$CA_PID" "$WORK/logs/ca.log" "http://127.0.0.1:$CA_PROBE/health"
+  BUNDLE="$WORK/ca/trust-bundle.pem"
+  [ -s "$BUNDLE" ] || die "the CA wrote no trust bundle to $BUNDLE"
+  printf 'Authorization: Bearer %s\n' "$CA_OPERATOR_TOKEN" >"$WORK/ca/operator.hdr"
+
+  mint_join_token() { # mint_join_token <service>: a single-use join token from the CA's operator API
+    jq -cn --arg s "$1" '{service:$s,lifetimeSeconds:600}' |
+      curl -fsS --max-time 10 --cacert "$BUNDLE" -H @"$WORK/ca/operator.hdr" -H 'Content-Type: application/json' \
+        --data-binary @- "https://127.0.0.1:$CA_PORT/v1/operator/join-tokens" | jq -er .token ||
+      die "the CA refused a join token for $1"
+  }
+  mesh_env() { # mesh_env <service>: MESH_ENV = the Mesh section for a workload, as WithMeshIdentity gives it
+    local token
+    token="$(mint_join_token "$1")" || die "no join token for $1"
+    MESH_ENV=("Mesh__ServiceName=$1" "Mesh__CaUrl=https://127.0.0.1:$CA_PORT" "Mesh__TrustAnchorsFile=$BUNDLE" "Mesh__JoinToken=$token")
+  }
+
+  log "starting mesh SyncManager on https://127.0.0.1:$SMM_PORT (mTLS; probes on http://127.0.0.1:$SMM_PROBE)"
+  mesh_env syncmanager
+  start_bg syncmanager-mesh "$SM_DIR" "$WORK/logs/syncmanager-mesh.log" env "${SM_ENV[@]}" "${MESH_ENV[@]}" \
+    "Mesh__ProbePort=$SMM_PROBE" "ASPNETCORE_URLS=https://127.0.0.1:$SMM_PORT;http://127.0.0.1:$SMM_PROBE" dotnet SyncManager.dll
+  SMM_PID=$LAST_PID
+
+  # Service name "bench": the mesh gateway checks a cluster it does not know against the cluster id (MeshForwarding.cs).
+  log "starting mesh bench upstream on https://127.0.0.1:$UPM_PORT (mTLS; probes on http://127.0.0.1:$UPM_PROBE)"
+  mesh_env bench
+  start_bg upstream-mesh "$UP_DIR" "$WORK/logs/upstream-mesh.log" env ASPNETCORE_ENVIRONMENT=Production \
+    Logging__LogLevel__Default=Warning "${MESH_ENV[@]}" "Mesh__ProbePort=$UPM_PROBE" \
+    "ASPNETCORE_URLS=https://127.0.0.1:$UPM_PORT;http://127.0.0.1:$UPM_PROBE" dotnet HeadyClouds.Bench.Upstream.dll
+  UPM_PID=$LAST_PID
+  wait_http syncmanager-mesh "$SMM_PID" "$WORK/logs/syncmanager-mesh.log" "http://127.0.0.1:$SMM_PROBE/health"
+  wait_http upstream-mesh "$UPM_PID" "$WORK/logs/upstream-mesh.log" "http://127.0.0.1:$UPM_PROBE/health"
+
+  mapfile -t USERSPLAIN_ROUTE < <(bench_route_env "$GW_DIR/appsettings.json" usersplain)
+  mapfile -t BENCHPLAIN_ROUTE < <(bench_route_env "$GW_DIR/appsettings.json" benchplain)
+  GW_MESH_ENV=(
+    "${GW_ENV[@]}"
+    "Edge__SyncManagerAddress=https://127.0.0.1:$SMM_PORT"
+    "services__syncmanager__https__0=https://127.0.0.1:$SMM_PORT"
+    "ReverseProxy__Clusters__bench__Destinations__d1__Address=https://127.0.0.1:$UPM_PORT"
+    # Plain-HTTP twins through the same gateway: /api/v1/users-plainhop/* -> plain SyncManager /api/v1/users/*,
+    # /api/v1/bench-plainhop/* -> plain upstream /api/v1/bench/* (route settings copied from "users" like "bench").
+    "${USERSPLAIN_ROUTE[@]}"
+    ReverseProxy__Routes__usersplain__ClusterId=smplain
+    "ReverseProxy__Routes__usersplain__Match__Path=/api/v1/users-plainhop/{**rest}"
+    ReverseProxy__Routes__usersplain__Metadata__MaxRequestBodyBytes=65536
+    "ReverseProxy__Routes__usersplain__Transforms__0__PathPattern=/api/v1/users/{**rest}"
+    "ReverseProxy__Clusters__smplain__Destinations__d1__Address=http://127.0.0.1:$SM_PORT"
+    "${BENCHPLAIN_ROUTE[@]}"
+    ReverseProxy__Routes__benchplain__ClusterId=benchplain
+    "ReverseProxy__Routes__benchplain__Match__Path=/api/v1/bench-plainhop/{**rest}"
+    ReverseProxy__Routes__benchplain__Metadata__MaxRequestBodyBytes=2097152
+    "ReverseProxy__Routes__benchplain__Transforms__0__PathPattern=/api/v1/bench/{**rest}"
+    "ReverseProxy__Clusters__benchplain__Destinations__d1__Address=http://127.0.0.1:$UP_PORT"
+  )
+  log "starting mesh gateway (pooled) on https://127.0.0.1:$GWM_PORT"
+  mesh_env gateway
+  start_bg gateway-mesh "$GW_DIR" "$WORK/logs/gateway-mesh.log" env "${GW_MESH_ENV[@]}" "${MESH_ENV[@]}" \
+    "ASPNETCORE_URLS=https://127.0.0.1:$GWM_PORT" "Edge__Tls__PublicHttpsPort=$GWM_PORT" "${EXTRA_ENV[@]}" dotnet Gateway.Yarp.dll
+  GWM_PID=$LAST_PID
+  log "starting mesh gateway (no connection pooling) on https://127.0.0.1:$GWN_PORT"
+  mesh_env gateway
+  start_bg gateway-mesh-new "$GW_DIR" "$WORK/logs/gateway-mesh-new.log" env "${GW_MESH_ENV[@]}" "${MESH_ENV[@]}" \
+    Mesh__PooledConnectionLifetime=00:00:00 \
+    "ASPNETCORE_URLS=https://127.0.0.1:$GWN_PORT" "Edge__Tls__PublicHttpsPort=$GWN_PORT" "${EXTRA_ENV[@]}" dotnet Gateway.Yarp.dll
+  GWN_PID=$LAST_PID
+  wait_http gateway-mesh "$GWM_PID" "$WORK/logs/gateway-mesh.log" --cacert "$CERT" "https://127.0.0.1:$GWM_PORT/health"
+  wait_http gateway-mesh-new "$GWN_PID" "$WORK/logs/gateway-mesh-new.log" --cacert "$CERT" "https://127.0.0.1:$GWN_PORT/health"
+fi
 
 # --- identities: exactly what the gateway would forward ------------------------------------------------------
 # Ask SyncManager's introspection endpoint (as the gateway service) about the admin token, then sign the same user
@@ -654,6 +778,67 @@ done
 got="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$CERT" "$GW/api/v1/users/me")"
 [ "$got" = 401 ] || die "gateway without a token: expected 401, got $got"
 
+upstream_connections() { # connections the mesh upstream has accepted so far (asked through the pooled mesh gateway)
+  curl -fsS --max-time 10 --cacert "$CERT" -H @"$WORK/auth.hdr" "$GWM/api/v1/bench/peer" | jq -er .connections ||
+    die "cannot read the mesh upstream's connection count"
+}
+refused() { # refused <what> <curl args...>: the request must not get a 2xx answer (connection refused by TLS, or 4xx)
+  local what="$1" code
+  shift
+  # HTTP/1.1: with h2 curl reports a refused handshake as a broken stream, which says less.
+  code="$(curl -sS --http1.1 -o /dev/null -w '%{http_code}' --max-time 10 "$@" 2>>"$WORK/logs/refused.log")" || code="failed"
+  case "$code" in 2*) die "$what: expected a refusal, got HTTP $code" ;; esac
+  printf '%s: %s\n' "$what" "$([ "$code" = failed ] && tail -n 1 "$WORK/logs/refused.log" || echo "HTTP $code")" >>"$WORK/mesh-proof.txt"
+}
+if [ "$MESH" = 1 ]; then
+  GWM="https://127.0.0.1:$GWM_PORT"
+  GWN="https://127.0.0.1:$GWN_PORT"
+  log "checking the mesh gateways (both hops) and that the hop is really mTLS"
+  for t in "gw|$GWM" "gw-new|$GWN"; do
+    u="${t#*|}"
+    expect "${t%%|*} users/me (mTLS hop)" "\"username\":\"$USERNAME\"" -H @"$WORK/auth.hdr" "$u/api/v1/users/me"
+    expect "${t%%|*} users/me (plain hop)" "\"username\":\"$USERNAME\"" -H @"$WORK/auth.hdr" "$u/api/v1/users-plainhop/me"
+    expect "${t%%|*} ping (mTLS hop)" pong -H @"$WORK/auth.hdr" "$u/api/v1/bench/ping"
+    expect "${t%%|*} ping (plain hop)" pong -H @"$WORK/auth.hdr" "$u/api/v1/bench-plainhop/ping"
+    for path in bench bench-plainhop; do
+      expect "${t%%|*} upload ($path)" "$UPLOAD_BYTES" -H @"$WORK/auth.hdr" -H 'Content-Type: application/octet-stream' \
+        --data-binary @"$WORK/body.bin" "$u/api/v1/$path/upload"
+    done
+  done
+  : >"$WORK/mesh-proof.txt"
+  # The upstream says what the connection it got from the gateway is: TLS version and the client certificate's SPIFFE ID.
+  PEER_MTLS="$(curl -fsS --max-time 10 --cacert "$CERT" -H @"$WORK/auth.hdr" "$GWM/api/v1/bench/peer")"
+  PEER_PLAIN="$(curl -fsS --max-time 10 --cacert "$CERT" -H @"$WORK/auth.hdr" "$GWM/api/v1/bench-plainhop/peer")"
+  jq -e '.tls == "Tls13" and .peer == "spiffe://headyclouds.internal/service/gateway"' <<<"$PEER_MTLS" >/dev/null ||
+    die "the mTLS hop is not TLS 1.3 with the gateway's workload certificate: $PEER_MTLS"
+  jq -e '.tls == "none" and .peer == "none"' <<<"$PEER_PLAIN" >/dev/null || die "the plain hop is not plain: $PEER_PLAIN"
+  printf 'upstream behind the mTLS hop sees: %s\nupstream behind the plain hop sees: %s\n' "$(jq -c 'del(.connections)' <<<"$PEER_MTLS")" \
+    "$(jq -c 'del(.connections)' <<<"$PEER_PLAIN")" >>"$WORK/mesh-proof.txt"
+  # Nothing but a workload certified by the internal CA gets through to the mesh ports.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "/CN=gateway" \
+    -addext "subjectAltName=URI:spiffe://headyclouds.internal/service/gateway,DNS:localhost,IP:127.0.0.1" \
+    -addext "extendedKeyUsage=clientAuth,serverAuth" -addext "keyUsage=critical,digitalSignature" \
+    -keyout "$WORK/tls/impostor-key.pem" -out "$WORK/tls/impostor.pem" 2>>"$WORK/logs/openssl.log" || die "openssl req (impostor) failed"
+  for t in "upstream|$UPM_PORT|/api/v1/bench/ping" "SyncManager|$SMM_PORT|/api/v1/users/me"; do
+    IFS='|' read -r name port path <<<"$t"
+    refused "$name mTLS port, plain HTTP" "http://127.0.0.1:$port$path"
+    refused "$name mTLS port, TLS without client certificate" --cacert "$BUNDLE" "https://127.0.0.1:$port$path"
+    refused "$name mTLS port, self-signed certificate claiming the gateway's SPIFFE ID" --cacert "$BUNDLE" \
+      --cert "$WORK/tls/impostor.pem" --key "$WORK/tls/impostor-key.pem" -H @"$WORK/identity.hdr" "https://127.0.0.1:$port$path"
+  done
+  # Pooling: six sequential requests through each mesh gateway, counted by the upstream.
+  c0="$(upstream_connections)"
+  for _ in 1 2 3 4 5 6; do curl -fsS -o /dev/null --max-time 10 --cacert "$CERT" -H @"$WORK/auth.hdr" "$GWM/api/v1/bench/ping"; done
+  c1="$(upstream_connections)"
+  for _ in 1 2 3 4 5 6; do curl -fsS -o /dev/null --max-time 10 --cacert "$CERT" -H @"$WORK/auth.hdr" "$GWN/api/v1/bench/ping"; done
+  c2="$(upstream_connections)"
+  POOL_PROOF="6 sequential requests made $((c1 - c0)) new upstream connection(s) through gw (pooled), $((c2 - c1)) through gw-new (PooledConnectionLifetime=0)"
+  printf '%s\n' "$POOL_PROOF" >>"$WORK/mesh-proof.txt"
+  [ $((c2 - c1)) -ge 6 ] || die "gw-new reused connections: $POOL_PROOF"
+  [ $((c1 - c0)) -le 1 ] || die "gw did not pool its connections: $POOL_PROOF"
+  sed 's/^/    /' "$WORK/mesh-proof.txt" >&2
+fi
+
 tls_of() { # "TLSv1.3 TLS_AES_256_GCM_SHA384"
   timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername localhost -brief </dev/null 2>&1 |
     awk -F': ' '/^Protocol version/ { p = $2 } /^Ciphersuite/ { c = $2 } END { print p " " c }'
@@ -689,7 +874,43 @@ if [ "$STACK_WARMUP_S" -gt 0 ]; then
   warm "$UPLOAD_CONNECTIONS" "$GW/api/v1/bench/upload" BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES" \
     "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
   warm "$UPLOAD_CONNECTIONS" "$UP/api/v1/bench/upload" BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES"
+  if [ "$MESH" = 1 ]; then
+    log "warming up the mesh gateways: 8 x ${STACK_WARMUP_S}s"
+    for path in users/me users-plainhop/me bench/ping bench-plainhop/ping; do
+      warm "$CONNECTIONS" "$GWM/api/v1/$path" "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+    done
+    for path in bench bench-plainhop; do
+      warm "$UPLOAD_CONNECTIONS" "$GWM/api/v1/$path/upload" BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES" \
+        "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+    done
+    for path in users/me bench/ping; do
+      warm "$CONNECTIONS" "$GWN/api/v1/$path" "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+    done
+  fi
 fi
+
+# The four gateway→service hops of one request shape: through the pooled mesh gateway (plain, mTLS) and the one that
+# opens a connection per forwarded request (plain: TCP connect; mTLS: TCP connect + full TLS 1.3 handshake).
+mesh_cases() { # mesh_cases <id prefix> <group> <mTLS path> <plain-hop path> <connections> [VAR=value ...]
+  local prefix="$1" group="$2" mtls="$3" plain="$4" conns="$5"
+  shift 5
+  [ "$MESH" = 1 ] || return 0
+  run_case "$prefix-gw-plain" "$group" gw:plain "bearer; plain hop, pooled" "$GWM$plain" "$conns" "$@"
+  run_case "$prefix-gw-mtls" "$group" gw:mTLS "bearer; mTLS hop, pooled" "$GWM$mtls" "$conns" "$@"
+  run_case "$prefix-gw-plain-new" "$group" gw:plain-new "bearer; plain hop, new conn/req" "$GWN$plain" "$conns" "$@"
+  local before=""
+  [[ ! "$prefix-gw-mtls-new" =~ $CASES ]] || before="$(upstream_connections)"
+  run_case "$prefix-gw-mtls-new" "$group" gw:mTLS-new "bearer; mTLS hop, handshake/req" "$GWN$mtls" "$conns" "$@"
+  if [ -n "$before" ] && [[ "$mtls" == /api/v1/bench/* ]]; then
+    # Every forwarded request of the warm-up and the measured run should have had its own connection.
+    local warm_requests
+    warm_requests="$(sed -nE 's/^BENCH_RESULT .* requests=([0-9]+).*/\1/p' "$WORK/logs/wrk-$prefix-gw-mtls-new-warmup.txt")"
+    # wrk does not count the requests in flight when a run stops (up to one per connection per run), so a few more
+    # connections than requests is expected; far fewer would mean reuse.
+    HANDSHAKE_PROOF+=("$group: $(($(upstream_connections) - before)) upstream connections for $((warm_requests + LAST_REQUESTS)) completed requests (warm-up + measured)")
+  fi
+}
+HANDSHAKE_PROOF=()
 
 G1="users/me"
 run_case users-direct "$G1" direct "identity header pre-signed" "$SM/api/v1/users/me" "$CONNECTIONS" \
@@ -698,6 +919,7 @@ run_case users-nginx "$G1" nginx "none (static identity)" "$NG/api/v1/users/me" 
 run_case users-nginx-waf "$G1" nginx-waf "none; CRS + limit_req" "$NW/api/v1/users/me" "$CONNECTIONS"
 run_case users-gateway "$G1" gateway "bearer, cached introspection" "$GW/api/v1/users/me" "$CONNECTIONS" \
   "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+mesh_cases users "$G1" /api/v1/users/me /api/v1/users-plainhop/me "$CONNECTIONS" "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
 
 G2="bench/ping"
 run_case ping-direct "$G2" direct "none" "$UP/api/v1/bench/ping" "$CONNECTIONS"
@@ -707,6 +929,7 @@ run_case ping-gateway "$G2" gateway "bearer, cached introspection" "$GW/api/v1/b
   "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
 run_case ping-gateway-norl "$G2" gateway "bearer; route rate limiter off" "$GW/api/v1/bench-norl/ping" "$CONNECTIONS" \
   "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+mesh_cases ping "$G2" /api/v1/bench/ping /api/v1/bench-plainhop/ping "$CONNECTIONS" "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
 
 G3="/alive (edge)"
 run_case alive-nginx "$G3" nginx "none (return 200)" "$NG/alive" "$CONNECTIONS"
@@ -721,6 +944,13 @@ run_case upload-nginx-waf "$G4" nginx-waf "none; CRS + limit_req" "$NW/api/v1/be
   BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES"
 run_case upload-gateway "$G4" gateway "bearer, cached introspection" "$GW/api/v1/bench/upload" "$UPLOAD_CONNECTIONS" \
   BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES" "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+mesh_cases upload "$G4" /api/v1/bench/upload /api/v1/bench-plainhop/upload "$UPLOAD_CONNECTIONS" \
+  BENCH_METHOD=POST "BENCH_BODY_BYTES=$UPLOAD_BYTES" "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
+
+# One connection, one request at a time: latency with nothing queued, so the difference between rows is what a new
+# connection (plain) or a full mTLS handshake (mTLS) adds to one request.
+G5="ping, 1 conn"
+mesh_cases hs-ping "$G5" /api/v1/bench/ping /api/v1/bench-plainhop/ping 1 "BENCH_AUTHORIZATION=Bearer $ADMIN_TOKEN"
 
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -736,16 +966,16 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
     "$(dpkg-query -W -f='${Version}' modsecurity-crs 2>/dev/null || echo '?')"
   if [ "${#RATE_ENV[@]}" -gt 0 ]; then printf 'Gateway rate limits raised via env: %s\n' "${RATE_ENV[*]}"; fi
   printf 'Load average: before %s, after %s\n\n' "$LOAD_BEFORE" "$LOAD_AFTER"
-  printf '%-14s %-8s %-30s %10s %9s %9s %9s %7s %7s %7s\n' case target "auth at the edge" "req/s" "p50 ms" "p99 ms" "vs direct" "MiB/s" non-2xx "other%"
-  printf '%s\n' "$(printf '%.0s-' {1..120})"
+  printf '%-14s %-13s %-32s %10s %9s %9s %9s %7s %7s %7s %7s\n' case target "auth at the edge; hop" "req/s" "p50 ms" "p99 ms" "vs direct" "MiB/s" "CPU ms" non-2xx "other%"
+  printf '%s\n' "$(printf '%.0s-' {1..135})"
   declare -A direct_rps=()
   for r in "${RESULTS[@]}"; do
-    IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other <<<"$r"
+    IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other cpu <<<"$r"
     [ "$target" != direct ] || direct_rps[$group]="$rps"
   done
   prev=""
   for r in "${RESULTS[@]}"; do
-    IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other <<<"$r"
+    IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other cpu <<<"$r"
     ratio="-"
     if [ -n "${direct_rps[$group]:-}" ] && [ "$target" != direct ]; then
       ratio="$(awk -v a="$rps" -v b="${direct_rps[$group]}" 'BEGIN { printf "%.2fx", a / b }')"
@@ -756,8 +986,40 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
     [ "$sockerr" = 0 ] || flag=" (+$sockerr socket errors)"
     [ "$group" = "$prev" ] || [ -z "$prev" ] || printf '\n'
     prev="$group"
-    printf '%-14s %-8s %-30s %10.0f %9.2f %9.2f %9s %7s %7s %7s%s\n' "$group" "$target" "$auth" "$rps" "$p50" "$p99" "$ratio" "$mibs" "$non2xx" "$other" "$flag"
+    printf '%-14s %-13s %-32s %10.0f %9.2f %9.2f %9s %7s %7.2f %7s %7s%s\n' "$group" "$target" "$auth" "$rps" "$p50" "$p99" "$ratio" "$mibs" "$cpu" "$non2xx" "$other" "$flag"
   done
+  if [ "$MESH" = 1 ]; then
+    # Per group: the mTLS hop against the plain hop through the same gateway process.
+    declare -A by=()
+    for r in "${RESULTS[@]}"; do
+      IFS='|' read -r group target auth rps p50 p99 non2xx sockerr requests other cpu <<<"$r"
+      by["$group|$target"]="$rps $p50 $p99 $cpu"
+    done
+    printf '\nmTLS hop vs plain hop (same gateway process, same request):\n'
+    for group in "$G1" "$G2" "$G4" "$G5"; do
+      for pair in "gw:plain gw:mTLS pooled connections" "gw:plain-new gw:mTLS-new new connection per request"; do
+        read -r a b what <<<"$pair"
+        [ -n "${by[$group|$a]:-}" ] && [ -n "${by[$group|$b]:-}" ] || continue
+        awk -v g="$group" -v w="$what" -v A="${by[$group|$a]}" -v B="${by[$group|$b]}" 'BEGIN {
+          split(A, x, " "); split(B, y, " ")
+          printf "  %-14s %-32s req/s %.2fx, p50 %+.2f ms, p99 %+.2f ms, CPU %+.2f ms/request\n", g, w, y[1] / x[1], y[2] - x[2], y[3] - x[3], y[4] - x[4] }'
+      done
+    done
+    if [ -n "${by[$G5|gw:plain-new]:-}" ] && [ -n "${by[$G5|gw:mTLS-new]:-}" ] && [ -n "${by[$G5|gw:plain]:-}" ]; then
+      awk -v P="${by[$G5|gw:plain]}" -v PN="${by[$G5|gw:plain-new]}" -v MN="${by[$G5|gw:mTLS-new]}" 'BEGIN {
+        split(P, p, " "); split(PN, pn, " "); split(MN, mn, " ")
+        printf "Full handshake on the gateway->service hop, one request at a time (\"%s\" p50): TLS 1.3 with client certificate\n", "ping, 1 conn"
+        printf "  %.2f ms (mTLS-new - plain-new); a new TCP connection alone %.2f ms (plain-new - plain)\n", mn[2] - pn[2], pn[2] - p[2] }'
+    fi
+    if [ -n "${by[$G2|gw:plain-new]:-}" ] && [ -n "${by[$G2|gw:mTLS-new]:-}" ]; then
+      awk -v conns="$CONNECTIONS" -v PN="${by[$G2|gw:plain-new]}" -v MN="${by[$G2|gw:mTLS-new]}" 'BEGIN {
+        split(PN, pn, " "); split(MN, mn, " ")
+        printf "  CPU per handshake (bench/ping, -c%s, CPU ms/request mTLS-new - plain-new; both ends of the hop): %.2f ms\n",
+          conns, mn[4] - pn[4] }'
+    fi
+    sed 's/^/  /' "$WORK/mesh-proof.txt"
+    for line in "${HANDSHAKE_PROOF[@]}"; do printf '  gw-new, mTLS hop, %s\n' "$line"; done
+  fi
   cat <<EOF
 
 Notes:
@@ -776,6 +1038,13 @@ Notes:
 - bench/ping and uploads: bench-only upstream (bench/gateway/Upstream), trivial handler; the gateway still
   authenticates every request, nginx and direct do not. The /alive rows are answered by the edge itself (no proxying).
 - nginx streams upload bodies (proxy_request_buffering off) and pools upstream connections (keepalive), like YARP.
+- gw:* rows (BENCH_MESH=1): the real gateway in mesh mode (Mesh:ServiceName=gateway, workload certificate from the
+  internal CA, key in SoftHSM2) in front of SyncManager and the bench upstream as mesh workloads (TLS 1.3, client
+  certificate required and validated against the CA bundle, SPIFFE ID of the service checked by the gateway). plain =
+  the same gateway process forwarding to the plain-HTTP processes; -new = a second mesh gateway with
+  Mesh:PooledConnectionLifetime=0 (no pooling: a new connection, and on mTLS a full handshake, per forwarded request).
+- CPU ms: CPU time per completed request of every process this run started (wrk, edge, services, PostgreSQL, Redis):
+  the machine's cost of one request, meaningful even when the cores were not saturated.
 - other%: share of the machine's CPU used by processes this run did not start, during that case; above a few %
   the row is disturbed (other builds or tests on the machine): rerun when it is quiet.
 EOF
@@ -783,7 +1052,7 @@ EOF
 
 if [ -n "${BENCH_RESULTS_FILE:-}" ]; then
   {
-    printf 'case\ttarget\tauth\trps\tp50_ms\tp99_ms\tnon2xx\tsocket_errors\trequests\tother_cpu_pct\n'
+    printf 'case\ttarget\tauth\trps\tp50_ms\tp99_ms\tnon2xx\tsocket_errors\trequests\tother_cpu_pct\tcpu_ms_per_request\n'
     for r in "${RESULTS[@]}"; do printf '%s\n' "${r//|/$'\t'}"; done
   } >"$BENCH_RESULTS_FILE"
   log "results written to $BENCH_RESULTS_FILE"

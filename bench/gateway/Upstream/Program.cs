@@ -1,14 +1,31 @@
-// Bench-only upstream (see bench/gateway/README.md). Plain HTTP on loopback, no authentication: it stands in for a
-// data-plane service so that the benchmark measures the proxy in front of it, not the service.
+// Bench-only upstream (see bench/gateway/README.md). Stands in for a data-plane service so that the benchmark measures
+// the proxy in front of it, not the service. Plain HTTP on loopback by default; with Mesh:ServiceName configured it is
+// a mesh workload like the real services (certificate from the internal CA, TLS 1.3, client certificate required on
+// every https URL, probe port for /health only), so the gateway's hop to it is mTLS.
 using System.Buffers;
 using System.Globalization;
+using HeadyClouds.ServiceDefaults.Mesh;
+using Microsoft.AspNetCore.Connections.Features;
 
 var builder = WebApplication.CreateSlimBuilder(args);
+// The slim builder leaves https:// URLs out unless asked.
+builder.WebHost.UseKestrelHttpsConfiguration();
+var connections = new ConnectionCounter();
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     kestrel.AddServerHeader = false;
     kestrel.Limits.MaxRequestBodySize = 8 * 1024 * 1024;
+    // Counts accepted connections, so the run can show that "no pooling" really opens one per request.
+    kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => context =>
+    {
+        Interlocked.Increment(ref connections.Accepted);
+        return next(context);
+    }));
 });
+if (MeshMode.IsEnabled(builder.Configuration))
+{
+    builder.AddMeshIdentity();
+}
 
 var app = builder.Build();
 
@@ -38,4 +55,27 @@ app.MapPost("/api/v1/bench/upload", async (HttpRequest request, CancellationToke
     }
 });
 
+// What this hop is: TLS protocol, the caller's SPIFFE ID from its client certificate, and connections accepted so
+// far. The run asks it through the gateway to prove the gateway→service hop is mTLS with the gateway's identity.
+app.MapGet("/api/v1/bench/peer", (HttpContext context) =>
+{
+    var tls = context.Features.Get<ITlsHandshakeFeature>();
+    var certificate = context.Connection.ClientCertificate;
+    var peer = certificate is null ? "none"
+        : SpiffeId.TryFromCertificate(certificate, out var id, out var error) ? id.ToString()
+        : "invalid: " + error;
+    return Results.Json(new PeerView(tls?.Protocol.ToString() ?? "none", peer, Interlocked.Read(ref connections.Accepted)), PeerJson.Default.PeerView);
+});
+
 app.Run();
+
+internal sealed class ConnectionCounter
+{
+    public long Accepted;
+}
+
+internal sealed record PeerView(string Tls, string Peer, long Connections);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(PeerView))]
+internal sealed partial class PeerJson : System.Text.Json.Serialization.JsonSerializerContext;
