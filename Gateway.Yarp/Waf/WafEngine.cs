@@ -414,8 +414,20 @@ public sealed class WafEngine
                 }
                 catch (RegexMatchTimeoutException)
                 {
-                    // Fail closed: input that makes a pattern run this long is hostile or broken. A match, not a 500.
-                    Add(signature.Rule, target, timedOut: true);
+                    if (signature.Linear is { } linear)
+                    {
+                        // Decided exactly, in linear time: neither a pathological input nor a busy machine blocks
+                        // harmless traffic, and an attack still matches.
+                        if (linear.IsMatch(text))
+                        {
+                            Add(signature.Rule, target);
+                        }
+                    }
+                    else
+                    {
+                        // Fail closed: no linear engine for this pattern, so no answer in bounded time. A match, not a 500.
+                        Add(signature.Rule, target, timedOut: true);
+                    }
                 }
             }
         }

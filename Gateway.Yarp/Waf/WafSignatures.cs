@@ -44,7 +44,30 @@ public enum WafTargets
 }
 
 /// <summary>A regex rule: the pattern is matched against <see cref="View"/> of every value in <see cref="Targets"/>.</summary>
-public sealed record WafSignature(WafRule Rule, Regex Pattern, WafView View, WafTargets Targets);
+public sealed record WafSignature(WafRule Rule, Regex Pattern, WafView View, WafTargets Targets)
+{
+    private readonly Lazy<Regex?> linear = new(() => LinearOf(Pattern));
+
+    /// <summary>
+    /// The same pattern on .NET's non-backtracking engine (time linear in the input, so no timeout), or null when the
+    /// pattern needs backtracking (back-references, lookarounds). A match timeout is wall-clock time: on a busy machine
+    /// a descheduled thread can hit it on harmless input, so a timed-out match is decided again here rather than
+    /// blocked outright; only a pattern without a linear twin fails closed.
+    /// </summary>
+    public Regex? Linear => linear.Value;
+
+    private static Regex? LinearOf(Regex pattern)
+    {
+        try
+        {
+            return new Regex(pattern.ToString(), (pattern.Options & ~RegexOptions.Compiled) | RegexOptions.NonBacktracking, Regex.InfiniteMatchTimeout);
+        }
+        catch (NotSupportedException)
+        {
+            return null;
+        }
+    }
+}
 
 /// <summary>
 /// The signature rules and their patterns. Every pattern is compiled once by the regex source generator with a match

@@ -161,19 +161,41 @@ public sealed class WafEngineTests
         Assert.Contains(942130, With(options, WithHeader("Authorization", "Bearer ' OR 1=1--")).RuleIds);
     }
 
-    // A catastrophically backtracking pattern and an input built to trigger it: the engine must count the rule as
-    // matched (fail closed) instead of throwing, which in the middleware would become a 500.
+    // Catastrophically backtracking patterns and an input built to trigger them (5 ms timeouts). A timed-out match is
+    // decided again by the linear (non-backtracking) engine; a pattern that has none (a back-reference) fails closed:
+    // counted as matched instead of throwing, which in the middleware would become a 500.
     private static readonly WafRule SlowRule = new(942999, WafFamily.Sqli, WafSeverity.Critical, "test: pathological pattern");
 
-    public static WafSignature SlowSignature(WafTargets targets = WafTargets.Args) =>
-        new(SlowRule, new Regex("^(a+)+$", RegexOptions.None, TimeSpan.FromMilliseconds(5)), WafView.Decoded, targets);
+    public static WafSignature SlowSignature(string pattern = "^(a+)+$", WafTargets targets = WafTargets.Args) =>
+        new(SlowRule, new Regex(pattern, RegexOptions.None, TimeSpan.FromMilliseconds(5)), WafView.Decoded, targets);
+
+    /// <summary>Needs backtracking (\1): no linear twin, so a timeout can only fail closed.</summary>
+    public static WafSignature SlowSignatureWithoutLinearTwin() => SlowSignature(@"^(a+)+\1$");
 
     public static string SlowInput => new string('a', 40) + "!";
 
     [Fact]
-    public void ARegexTimeoutCountsAsAMatch()
+    public void ATimedOutMatchIsDecidedByTheLinearEngine()
     {
-        var engine = new WafEngine(new WafOptions(), [.. WafSignatures.Default, SlowSignature()]);
+        // Harmless for this pattern: the backtracking engine runs out of time, the linear one says "no match".
+        var harmless = new WafEngine(new WafOptions(), [.. WafSignatures.Default, SlowSignature()]);
+        Assert.NotNull(SlowSignature().Linear);
+        var allowed = harmless.Evaluate(RawQuery("name=" + SlowInput));
+        Assert.Empty(allowed.Matches);
+        Assert.False(allowed.Blocked);
+
+        // A match that only comes after the pathological part: the linear engine still finds it.
+        var attack = new WafEngine(new WafOptions(), [SlowSignature("(a+)+b|!")]);
+        var match = Assert.Single(attack.Evaluate(RawQuery("name=" + SlowInput)).Matches);
+        Assert.Equal(942999, match.Rule.Id);
+        Assert.False(match.TimedOut);
+    }
+
+    [Fact]
+    public void ATimeoutWithoutALinearTwinCountsAsAMatch()
+    {
+        Assert.Null(SlowSignatureWithoutLinearTwin().Linear);
+        var engine = new WafEngine(new WafOptions(), [.. WafSignatures.Default, SlowSignatureWithoutLinearTwin()]);
 
         var result = engine.Evaluate(RawQuery("name=" + SlowInput));
 
@@ -186,9 +208,18 @@ public sealed class WafEngineTests
     [Fact]
     public void ATimedOutRuleCanBeDisabledLikeAnyOther()
     {
-        var engine = new WafEngine(new WafOptions { DisabledRuleIds = [942999] }, [SlowSignature()]);
+        var engine = new WafEngine(new WafOptions { DisabledRuleIds = [942999] }, [SlowSignatureWithoutLinearTwin()]);
 
         Assert.Empty(engine.Evaluate(RawQuery("name=" + SlowInput)).Matches);
+    }
+
+    [Fact]
+    public void EveryBuiltInPatternButTheBackReferenceHasALinearTwin()
+    {
+        // The twin must accept the same options; one SQL pattern uses \1 (the tautology "x = x") and fails closed.
+        var withoutTwin = WafSignatures.Default.Where(s => s.Linear is null).ToList();
+        Assert.All(withoutTwin, s => Assert.Contains(@"\1", s.Pattern.ToString(), StringComparison.Ordinal));
+        Assert.True(withoutTwin.Count <= 1, $"{withoutTwin.Count} built-in patterns have no linear twin");
     }
 
     public static TheoryData<string> AdversarialValues => new(
