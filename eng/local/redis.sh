@@ -53,6 +53,13 @@ install_tls() {
   echo "$dir"
 }
 
+# CONFIG SET of the set in $2, presenting the client certificate in $1; the server is checked against $2's bundle.
+load_tls() {
+  REDISCLI_AUTH="$HEADY_REDIS_PASSWORD" redis-cli --no-auth-warning --tls --cert "$1/cert.pem" --key "$1/key.pem" \
+    --cacert "$2/ca.pem" -h 127.0.0.1 -p "$PORT" \
+    CONFIG SET tls-cert-file "$2/cert.pem" tls-key-file "$2/key.pem" tls-ca-cert-file "$2/ca.pem" 2>&1 | grep -qx OK
+}
+
 # Polls the AppHost's serial; a new one is copied and loaded with CONFIG SET. A failure (e.g. a set caught halfway
 # through a renewal) is retried on the next round. Runs until redis-server is gone.
 watch_tls() {
@@ -62,10 +69,9 @@ watch_tls() {
     serial="$(source_serial)"
     [ -n "$serial" ] && [ "$STATE/tls/$serial" != "$installed" ] || continue
     dir="$(install_tls)" || continue
-    # The new certificate authenticates this client (the server's CA file already holds any CA published before it signs).
-    if REDISCLI_AUTH="$HEADY_REDIS_PASSWORD" redis-cli --no-auth-warning --tls --cert "$dir/cert.pem" --key "$dir/key.pem" \
-      --cacert "$dir/ca.pem" -h 127.0.0.1 -p "$PORT" \
-      CONFIG SET tls-cert-file "$dir/cert.pem" tls-key-file "$dir/key.pem" tls-ca-cert-file "$dir/ca.pem" 2>&1 | grep -qx OK; then
+    # This client authenticates with the installed certificate, which the running server trusts; after a CA rollover
+    # the new one may come from a CA the server does not trust yet. If the installed one has expired, the new one.
+    if load_tls "$installed" "$dir" || load_tls "$dir" "$dir"; then
       echo "redis.sh: TLS certificate $serial loaded"
       [ -z "$previous" ] || rm -rf -- "$previous"
       previous="$installed"

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -17,12 +18,10 @@ namespace HeadyClouds.Mesh.Tests;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // the servers run by bash scripts, as in local mode
 public sealed class DataTierTlsTests(CaFixture ca) : IClassFixture<CaFixture>
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-
     [Fact]
     public async Task A_redis_client_reconnects_with_the_certificate_current_at_that_moment()
     {
-        await using var redis = await LocalServer.StartRedisAsync(ca);
+        await using var redis = await DataTierServer.StartRedisAsync(ca);
         using var first = await ca.EnrollAsync("headyme-sync");
         var credentials = new StaticMeshCredentials(first, ca.TrustBundle);
         var options = redis.ClientOptions(credentials);
@@ -42,20 +41,20 @@ public sealed class DataTierTlsTests(CaFixture ca) : IClassFixture<CaFixture>
         // The renewed (valid) certificate becomes current: the same multiplexer reconnects with it.
         using var renewed = await ca.EnrollAsync("headyme-sync");
         credentials.Update(renewed);
-        Assert.Equal("PONG", await Eventually(async () => (await client.GetDatabase().ExecuteAsync("PING")).ToString()));
+        Assert.Equal("PONG", await DataTierServer.Eventually(async () => (await client.GetDatabase().ExecuteAsync("PING")).ToString()));
     }
 
     [Fact]
     public async Task Redis_serves_a_renewed_certificate_without_a_restart_and_keeps_its_clients()
     {
-        await using var redis = await LocalServer.StartRedisAsync(ca);
+        await using var redis = await DataTierServer.StartRedisAsync(ca);
         using var workload = await ca.EnrollAsync("syncmanager");
         await using var client = await ConnectionMultiplexer.ConnectAsync(redis.ClientOptions(new StaticMeshCredentials(workload, ca.TrustBundle)));
         var before = await redis.ServedSerialAsync();
 
         var renewedSerial = await redis.RenewAsync(ca);
 
-        Assert.Equal(renewedSerial, await Eventually(redis.ServedSerialAsync, serial => serial == renewedSerial));
+        Assert.Equal(renewedSerial, await DataTierServer.Eventually(redis.ServedSerialAsync, serial => serial == renewedSerial));
         Assert.NotEqual(before, renewedSerial);
         // The connection made before the reload still works, and new ones see the new certificate.
         Assert.Equal("PONG", (await client.GetDatabase().ExecuteAsync("PING")).ToString());
@@ -66,7 +65,7 @@ public sealed class DataTierTlsTests(CaFixture ca) : IClassFixture<CaFixture>
     [Fact]
     public async Task PostgreSQL_serves_a_renewed_certificate_without_a_restart_verified_full()
     {
-        await using var postgres = await LocalServer.StartPostgresAsync(ca);
+        await using var postgres = await DataTierServer.StartPostgresAsync(ca);
         var before = await postgres.ServedSerialAsync();
         await using (var connection = new NpgsqlConnection(postgres.VerifyFullConnectionString))
         {
@@ -75,7 +74,7 @@ public sealed class DataTierTlsTests(CaFixture ca) : IClassFixture<CaFixture>
 
         var renewedSerial = await postgres.RenewAsync(ca);
 
-        Assert.Equal(renewedSerial, await Eventually(postgres.ServedSerialAsync, serial => serial == renewedSerial));
+        Assert.Equal(renewedSerial, await DataTierServer.Eventually(postgres.ServedSerialAsync, serial => serial == renewedSerial));
         Assert.NotEqual(before, renewedSerial);
         await using (var connection = new NpgsqlConnection(postgres.VerifyFullConnectionString))
         {
@@ -84,11 +83,60 @@ public sealed class DataTierTlsTests(CaFixture ca) : IClassFixture<CaFixture>
             Assert.Equal("TLSv1.3", await command.ExecuteScalarAsync());
         }
     }
+}
 
-    private static Task<T> Eventually<T>(Func<Task<T>> probe) => Eventually(probe, _ => true);
+/// <summary>
+/// A CA rollover reaches the data tier the way it reaches every workload: Redis trusts the new CA (its client CA file)
+/// from its next renewal on, which is why a new CA must be published at least one certificate lifetime before it signs.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class DataTierRolloverTests(IsolatedCaFixture ca) : IClassFixture<IsolatedCaFixture>
+{
+    [Fact]
+    public async Task Redis_admits_clients_of_the_new_CA_once_its_renewal_brought_the_new_bundle()
+    {
+        await using var redis = await DataTierServer.StartRedisAsync(ca);
+        using var oldClient = await ca.EnrollAsync("syncmanager");
+        var old = ca.Authority.Active();
+
+        using (var admin = ca.OperatorClient())
+        {
+            using var rollover = await admin.PostAsJsonAsync("/v1/operator/rollover", new { publishForSeconds = 2 });
+            Assert.Equal(HttpStatusCode.Created, rollover.StatusCode);
+        }
+
+        while (ca.Authority.Active().Number == old.Number)
+        {
+            await Task.Delay(100);
+        }
+
+        using var newClient = await ca.EnrollAsync("headyme-sync");
+        Assert.NotEqual(old.Certificate.Subject, newClient.Issuer);
+        // Redis still has the bundle of its last renewal: a certificate of the new CA is refused.
+        await Assert.ThrowsAsync<RedisConnectionException>(() => ConnectionMultiplexer.ConnectAsync(redis.ClientOptions(new StaticMeshCredentials(newClient, ca.TrustBundle))));
+
+        var renewed = await redis.RenewAsync(ca);
+        Assert.Equal(renewed, await DataTierServer.Eventually(redis.ServedSerialAsync, serial => serial == renewed));
+
+        // Both generations are trusted now: the new CA's clients and the old CA's (still valid) ones.
+        foreach (var certificate in new[] { newClient, oldClient })
+        {
+            await using var client = await ConnectionMultiplexer.ConnectAsync(redis.ClientOptions(new StaticMeshCredentials(certificate, ca.TrustBundle)));
+            Assert.Equal("PONG", (await client.GetDatabase().ExecuteAsync("PING")).ToString());
+        }
+    }
+}
+
+/// <summary>A data-tier server run by its eng/local script with a certificate directory the test renews, like the AppHost.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+internal sealed class DataTierServer : IAsyncDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    public static Task<T> Eventually<T>(Func<Task<T>> probe) => Eventually(probe, _ => true);
 
     /// <summary>Polls until the probe answers what is expected (a reload is asynchronous); the last error fails the test.</summary>
-    private static async Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> done)
+    public static async Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> done)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (true)
@@ -110,175 +158,171 @@ public sealed class DataTierTlsTests(CaFixture ca) : IClassFixture<CaFixture>
         }
     }
 
-    /// <summary>A data-tier server run by its eng/local script with a certificate directory the test renews, like the AppHost.</summary>
-    private sealed class LocalServer : IAsyncDisposable
+    private readonly Process process;
+    private readonly string root;
+    private readonly string service;
+
+    private DataTierServer(Process process, string root, string service, int port, string password)
     {
-        private readonly Process process;
-        private readonly string root;
-        private readonly string service;
+        this.process = process;
+        this.root = root;
+        this.service = service;
+        Port = port;
+        Password = password;
+    }
 
-        private LocalServer(Process process, string root, string service, int port, string password)
+    public int Port { get; }
+
+    public string Password { get; }
+
+    private string TlsDirectory => Path.Combine(root, "tls");
+
+    private string BundlePath => Path.Combine(TlsDirectory, "ca.pem");
+
+    public string VerifyFullConnectionString => new NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1", Port = Port, Username = "postgres", Password = Password, Database = "postgres",
+        SslMode = SslMode.VerifyFull, RootCertificate = BundlePath, Pooling = false, Timeout = 5,
+    }.ConnectionString;
+
+    public static Task<DataTierServer> StartRedisAsync(CaFixture ca) => StartAsync(ca, "redis", "redis.sh", "HEADY_REDIS_PASSWORD", "HEADY_REDIS_TLS_DIR");
+
+    public static Task<DataTierServer> StartPostgresAsync(CaFixture ca) => StartAsync(ca, "postgres", "postgres.sh", "HEADY_PG_PASSWORD", "HEADY_PG_TLS_DIR");
+
+    private static async Task<DataTierServer> StartAsync(CaFixture ca, string service, string script, string passwordVariable, string tlsVariable)
+    {
+        // Under /tmp, traversable: PostgreSQL runs as its own OS user when the tests run as root.
+        var root = Path.Combine("/tmp", $"heady-dt-{service}-{Guid.NewGuid():N}"[..30]);
+        Directory.CreateDirectory(root);
+        File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
+        var port = FreePort();
+        var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var server = new DataTierServer(new Process(), root, service, port, password);
+        await server.WriteCertificateAsync(ca);
+
+        var start = new ProcessStartInfo("bash", [Path.Combine(RepositoryRoot(), "eng", "local", script), Path.Combine(root, "data"), port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
         {
-            this.process = process;
-            this.root = root;
-            this.service = service;
-            Port = port;
-            Password = password;
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment[passwordVariable] = password;
+        start.Environment[tlsVariable] = server.TlsDirectory;
+        server.process.StartInfo = start;
+        server.process.OutputDataReceived += (_, _) => { };
+        server.process.ErrorDataReceived += (_, _) => { };
+        server.process.Start();
+        server.process.BeginOutputReadLine();
+        server.process.BeginErrorReadLine();
+        await DataTierServer.Eventually(server.ServedSerialAsync);
+        return server;
+    }
+
+    /// <summary>What the AppHost does on renewal: a new certificate for the same identity, files replaced, serial last.</summary>
+    public async Task<string> RenewAsync(CaFixture ca) => await WriteCertificateAsync(ca);
+
+    private async Task<string> WriteCertificateAsync(CaFixture ca)
+    {
+        var certificate = await ca.EnrollAsync(service);
+        var serial = certificate.SerialNumber;
+        MeshEnrollment.WritePemFiles(new MeshCertificate(certificate, ca.TrustBundle, serial), TlsDirectory);
+        return serial;
+    }
+
+    /// <summary>The serial of the certificate the server presents now (a new TLS handshake).</summary>
+    public async Task<string> ServedSerialAsync()
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, Port);
+        Stream stream = tcp.GetStream();
+        if (service == "postgres")
+        {
+            // SSLRequest, then PostgreSQL answers 'S' and the TLS handshake follows.
+            await stream.WriteAsync(new byte[] { 0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F });
+            var answer = new byte[1];
+            await stream.ReadExactlyAsync(answer);
+            Assert.Equal((byte)'S', answer[0]);
         }
 
-        public int Port { get; }
-
-        public string Password { get; }
-
-        private string TlsDirectory => Path.Combine(root, "tls");
-
-        private string BundlePath => Path.Combine(TlsDirectory, "ca.pem");
-
-        public string VerifyFullConnectionString => new NpgsqlConnectionStringBuilder
+        X509Certificate2? served = null;
+        await using var tls = new System.Net.Security.SslStream(stream, false, (_, c, _, _) =>
         {
-            Host = "127.0.0.1", Port = Port, Username = "postgres", Password = Password, Database = "postgres",
-            SslMode = SslMode.VerifyFull, RootCertificate = BundlePath, Pooling = false, Timeout = 5,
-        }.ConnectionString;
-
-        public static Task<LocalServer> StartRedisAsync(CaFixture ca) => StartAsync(ca, "redis", "redis.sh", "HEADY_REDIS_PASSWORD", "HEADY_REDIS_TLS_DIR");
-
-        public static Task<LocalServer> StartPostgresAsync(CaFixture ca) => StartAsync(ca, "postgres", "postgres.sh", "HEADY_PG_PASSWORD", "HEADY_PG_TLS_DIR");
-
-        private static async Task<LocalServer> StartAsync(CaFixture ca, string service, string script, string passwordVariable, string tlsVariable)
+            served = new X509Certificate2(c!);
+            return true;
+        });
+        try
         {
-            // Under /tmp, traversable: PostgreSQL runs as its own OS user when the tests run as root.
-            var root = Path.Combine("/tmp", $"heady-dt-{service}-{Guid.NewGuid():N}"[..30]);
-            Directory.CreateDirectory(root);
-            File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
-            var port = FreePort();
-            var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-            var server = new LocalServer(new Process(), root, service, port, password);
-            await server.WriteCertificateAsync(ca);
-
-            var start = new ProcessStartInfo("bash", [Path.Combine(RepositoryRoot(), "eng", "local", script), Path.Combine(root, "data"), port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            start.Environment[passwordVariable] = password;
-            start.Environment[tlsVariable] = server.TlsDirectory;
-            server.process.StartInfo = start;
-            server.process.OutputDataReceived += (_, _) => { };
-            server.process.ErrorDataReceived += (_, _) => { };
-            server.process.Start();
-            server.process.BeginOutputReadLine();
-            server.process.BeginErrorReadLine();
-            await Eventually(server.ServedSerialAsync);
-            return server;
+            await tls.AuthenticateAsClientAsync("127.0.0.1");
+        }
+        catch (Exception) when (served is not null)
+        {
+            // Redis wants a client certificate; the server's certificate was seen before that mattered.
         }
 
-        /// <summary>What the AppHost does on renewal: a new certificate for the same identity, files replaced, serial last.</summary>
-        public async Task<string> RenewAsync(CaFixture ca) => await WriteCertificateAsync(ca);
+        return served?.SerialNumber ?? throw new InvalidOperationException("no certificate served");
+    }
 
-        private async Task<string> WriteCertificateAsync(CaFixture ca)
+    public ConfigurationOptions ClientOptions(IMeshCredentials credentials)
+    {
+        var options = ConfigurationOptions.Parse($"127.0.0.1:{Port},password={Password},ssl=true");
+        options.ConnectTimeout = 5000;
+        options.AbortOnConnectFail = true;
+        return MeshRedis.Apply(options, credentials, "redis");
+    }
+
+    /// <summary>Cuts every normal client connection (not this one's), as a network failure would.</summary>
+    public async Task KillClientConnectionsAsync(IMeshCredentials credentials)
+    {
+        var options = ClientOptions(credentials);
+        options.AllowAdmin = true;
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(options);
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
         {
-            var certificate = await ca.EnrollAsync(service);
-            var serial = certificate.SerialNumber;
-            MeshEnrollment.WritePemFiles(new MeshCertificate(certificate, ca.TrustBundle, serial), TlsDirectory);
-            return serial;
-        }
-
-        /// <summary>The serial of the certificate the server presents now (a new TLS handshake).</summary>
-        public async Task<string> ServedSerialAsync()
-        {
-            using var tcp = new TcpClient();
-            await tcp.ConnectAsync(IPAddress.Loopback, Port);
-            Stream stream = tcp.GetStream();
-            if (service == "postgres")
-            {
-                // SSLRequest, then PostgreSQL answers 'S' and the TLS handshake follows.
-                await stream.WriteAsync(new byte[] { 0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F });
-                var answer = new byte[1];
-                await stream.ReadExactlyAsync(answer);
-                Assert.Equal((byte)'S', answer[0]);
-            }
-
-            X509Certificate2? served = null;
-            await using var tls = new System.Net.Security.SslStream(stream, false, (_, c, _, _) =>
-            {
-                served = new X509Certificate2(c!);
-                return true;
-            });
+            // The scripts stop their server on SIGTERM (postgres: fast shutdown).
+            Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]).WaitForExit();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try
             {
-                await tls.AuthenticateAsClientAsync("127.0.0.1");
+                await process.WaitForExitAsync(timeout.Token);
             }
-            catch (Exception) when (served is not null)
+            catch (OperationCanceledException)
             {
-                // Redis wants a client certificate; the server's certificate was seen before that mattered.
+                process.Kill(entireProcessTree: true);
             }
-
-            return served?.SerialNumber ?? throw new InvalidOperationException("no certificate served");
         }
 
-        public ConfigurationOptions ClientOptions(IMeshCredentials credentials)
+        process.Dispose();
+        try
         {
-            var options = ConfigurationOptions.Parse($"127.0.0.1:{Port},password={Password},ssl=true");
-            options.ConnectTimeout = 5000;
-            options.AbortOnConnectFail = true;
-            return MeshRedis.Apply(options, credentials, "redis");
+            Directory.Delete(root, recursive: true);
         }
-
-        /// <summary>Cuts every normal client connection (not this one's), as a network failure would.</summary>
-        public async Task KillClientConnectionsAsync(IMeshCredentials credentials)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            var options = ClientOptions(credentials);
-            options.AllowAdmin = true;
-            await using var admin = await ConnectionMultiplexer.ConnectAsync(options);
-            await admin.GetDatabase().ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+            // PostgreSQL's files belong to its own user; leftovers in /tmp do no harm.
         }
+    }
 
-        public async ValueTask DisposeAsync()
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
-            if (!process.HasExited)
+            if (File.Exists(Path.Combine(directory.FullName, "HeadyClouds.sln")))
             {
-                // The scripts stop their server on SIGTERM (postgres: fast shutdown).
-                Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]).WaitForExit();
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                try
-                {
-                    await process.WaitForExitAsync(timeout.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    process.Kill(entireProcessTree: true);
-                }
-            }
-
-            process.Dispose();
-            try
-            {
-                Directory.Delete(root, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // PostgreSQL's files belong to its own user; leftovers in /tmp do no harm.
+                return directory.FullName;
             }
         }
 
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        private static string RepositoryRoot()
-        {
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(Path.Combine(directory.FullName, "HeadyClouds.sln")))
-                {
-                    return directory.FullName;
-                }
-            }
-
-            throw new InvalidOperationException("HeadyClouds.sln not found above " + AppContext.BaseDirectory);
-        }
+        throw new InvalidOperationException("HeadyClouds.sln not found above " + AppContext.BaseDirectory);
     }
 }
