@@ -39,7 +39,7 @@ public static class HeadyMeServices
     {
         builder.AddHeadyMeDatabase();
         builder.AddHeadyIdentity();
-        // Membership changes go to SyncManager's hash-chained audit log (the AppHost name of this service).
+        // Membership and quota changes go to SyncManager's hash-chained audit log (the AppHost name of this service).
         builder.AddHeadyAuditClient("headyme-sync");
         // Redis only wakes long polls sooner (they fall back to polling the database), so it is not part of readiness.
         builder.AddRedisClient(RedisResource, settings => settings.DisableHealthChecks = true);
@@ -63,6 +63,7 @@ public static class HeadyMeServices
     {
         app.MapWorkspacesApi();
         app.MapMembersApi();
+        app.MapQuotasApi();
         app.MapSyncApi();
         app.MapInternalApi();
         return app;

@@ -145,6 +145,12 @@ public sealed record RetentionPolicy(int? KeepVersions, int? KeepDays);
 
 public sealed record QuotaResponse(long LimitBytes, long UsedBytes);
 
+/// <summary>An admin's per-user quota override in logical bytes (0 = nothing that adds bytes may be written).</summary>
+public sealed record UserQuotaRequest(long? LimitBytes);
+
+/// <summary>A user's effective quota; <paramref name="IsDefault"/> when no override is set and the service-wide default applies.</summary>
+public sealed record UserQuotaResponse(Guid UserId, long LimitBytes, long UsedBytes, bool IsDefault);
+
 // ---- internal (SyncManager's job engine) ----
 
 public sealed record MaintenanceResponse(int VersionsPruned, int TrashPurged, int ChunksDeleted, long BytesDeleted, int ChunksInGracePeriod);

@@ -132,6 +132,10 @@ public static class MembersApi
         return TypedResults.Ok(request);
     }
 
-    private static async Task<IResult> GetQuota(ClaimsPrincipal caller, QuotaService quota, CancellationToken ct) =>
-        TypedResults.Ok(new QuotaResponse(quota.LimitBytes, await quota.UsedAsync(caller.UserId(), ct)));
+    /// <summary>The caller's effective limit: an admin's override if set, else the default.</summary>
+    private static async Task<IResult> GetQuota(ClaimsPrincipal caller, QuotaService quota, CancellationToken ct)
+    {
+        var state = await quota.StateAsync(caller.UserId(), ct);
+        return TypedResults.Ok(new QuotaResponse(state.LimitBytes, state.UsedBytes));
+    }
 }

@@ -1,6 +1,7 @@
 using System.Data;
 using HeadyClouds.Sync.Core.Paths;
 using HeadyClouds.Sync.Core.Protocol;
+using HeadyMe.Sync.Quota;
 using Npgsql;
 
 namespace HeadyMe.Sync.Files;
@@ -270,8 +271,8 @@ public sealed partial class FileStore
             return null;
         }
 
-        var used = await OwnerUsageAsync(connection, ownerId, ct);
-        return used + delta > options.Value.QuotaBytes ? new QuotaExceeded(used, options.Value.QuotaBytes, delta) : null;
+        var quota = await QuotaService.OwnerStateAsync(connection, ownerId, options.Value.QuotaBytes, ct);
+        return quota.UsedBytes + delta > quota.LimitBytes ? new QuotaExceeded(quota.UsedBytes, quota.LimitBytes, delta) : null;
     }
 
     // ---------------------------------------------------------------- reads

@@ -3,6 +3,7 @@ using HeadyClouds.Sync.Core.Conflicts;
 using HeadyClouds.Sync.Core.Paths;
 using HeadyClouds.Sync.Core.Protocol;
 using HeadyMe.Sync.Changes;
+using HeadyMe.Sync.Quota;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -195,11 +196,11 @@ public sealed partial class FileStore(NpgsqlDataSource db, ChangeNotifier notifi
         var delta = writes.Sum(w => w.Request.Size - w.OldLiveSize);
         if (delta > 0)
         {
-            var used = await OwnerUsageAsync(connection, ownerId, ct);
-            if (used + delta > options.Value.QuotaBytes)
+            var quota = await QuotaService.OwnerStateAsync(connection, ownerId, options.Value.QuotaBytes, ct);
+            if (quota.UsedBytes + delta > quota.LimitBytes)
             {
                 await tx.RollbackAsync(ct);
-                return new CommitOutcome([], changeSeq, new QuotaExceeded(used, options.Value.QuotaBytes, delta));
+                return new CommitOutcome([], changeSeq, new QuotaExceeded(quota.UsedBytes, quota.LimitBytes, delta));
             }
         }
 
@@ -349,15 +350,6 @@ public sealed partial class FileStore(NpgsqlDataSource db, ChangeNotifier notifi
         command.Parameters.AddWithValue("n", (long)count);
         command.Parameters.AddWithValue("d", deltaBytes);
         command.Parameters.AddWithValue("w", workspaceId);
-        return (long)(await command.ExecuteScalarAsync(ct))!;
-    }
-
-    public async Task<long> OwnerUsageAsync(NpgsqlConnection? connection, Guid ownerId, CancellationToken ct)
-    {
-        await using var command = connection is null
-            ? db.CreateCommand("SELECT coalesce(sum(used_bytes), 0)::bigint FROM workspaces WHERE owner_id = @o")
-            : new NpgsqlCommand("SELECT coalesce(sum(used_bytes), 0)::bigint FROM workspaces WHERE owner_id = @o", connection);
-        command.Parameters.AddWithValue("o", ownerId);
         return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 

@@ -21,6 +21,8 @@ public sealed class HeadyMeDbContext(DbContextOptions<HeadyMeDbContext> options)
 
     public DbSet<Chunk> Chunks => Set<Chunk>();
 
+    public DbSet<UserQuota> UserQuotas => Set<UserQuota>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(HeadyMeDbContext).Assembly);
 }

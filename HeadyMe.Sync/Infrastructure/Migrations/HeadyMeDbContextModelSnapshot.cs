@@ -233,6 +233,32 @@ namespace HeadyMe.Sync.Infrastructure.Migrations
                     b.ToTable("kek_versions", (string)null);
                 });
 
+            modelBuilder.Entity("HeadyMe.Sync.Domain.UserQuota", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("LimitBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("limit_bytes");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<Guid>("UpdatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("updated_by");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("user_quotas", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_user_quotas_limit_bytes", "limit_bytes >= 0");
+                        });
+                });
+
             modelBuilder.Entity("HeadyMe.Sync.Domain.Workspace", b =>
                 {
                     b.Property<Guid>("Id")
