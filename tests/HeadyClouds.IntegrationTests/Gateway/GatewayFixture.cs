@@ -42,6 +42,9 @@ public sealed class GatewayFixture : IAsyncLifetime
     /// <summary>Headers of the last request the gateways forwarded upstream.</summary>
     public System.Net.Http.Headers.HttpRequestHeaders? LastUpstreamHeaders => upstreamCounter.LastHeaders;
 
+    /// <summary>Where the last proxied request went (the cluster's destination and the path).</summary>
+    public Uri? LastUpstreamUri => upstreamCounter.LastUri;
+
     /// <summary>Every log line the gateways wrote (formatted), to check what they never log.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> GatewayLog { get; } = new();
 
@@ -155,9 +158,12 @@ public sealed class GatewayFixture : IAsyncLifetime
 
         public System.Net.Http.Headers.HttpRequestHeaders? LastHeaders { get; private set; }
 
+        public Uri? LastUri { get; private set; }
+
         public void Record(HttpRequestMessage request)
         {
             LastHeaders = request.Headers;
+            LastUri = request.RequestUri;
             Interlocked.Increment(ref count);
         }
     }
