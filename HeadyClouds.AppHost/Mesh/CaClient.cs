@@ -32,10 +32,15 @@ public static class CaClient
         return await File.ReadAllTextAsync(bundlePath, ct);
     }
 
-    public static async Task<string> MintJoinTokenAsync(Uri caUrl, string bundlePem, string operatorToken, string service, CancellationToken ct)
+    public static Task<string> MintJoinTokenAsync(Uri caUrl, string bundlePem, string operatorToken, string service, CancellationToken ct)
     {
         var bundle = new X509Certificate2Collection();
         bundle.ImportFromPem(bundlePem);
+        return MintJoinTokenAsync(caUrl, bundle, operatorToken, service, ct);
+    }
+
+    public static async Task<string> MintJoinTokenAsync(Uri caUrl, X509Certificate2Collection bundle, string operatorToken, string service, CancellationToken ct)
+    {
         // The mesh client settings, without a client certificate: TLS 1.3, the CA's own SPIFFE ID, chained to the bundle.
         using var handler = new SocketsHttpHandler().ConfigureMeshClient(new StaticMeshCredentials(null, bundle), MeshProtocol.CertificateAuthorityService);
         using var http = new HttpClient(handler) { BaseAddress = caUrl, Timeout = TimeSpan.FromSeconds(30) };

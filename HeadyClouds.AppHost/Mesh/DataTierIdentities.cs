@@ -139,8 +139,7 @@ public sealed partial class DataTierIdentities(ILogger<DataTierIdentities> logge
 
     private static async Task<MeshCertificate> FirstIssuanceAsync(string service, Uri caUrl, X509Certificate2Collection bundle, string operatorToken, CancellationToken ct)
     {
-        var bundlePem = string.Concat(bundle.Select(c => c.ExportCertificatePem() + "\n"));
-        var token = await CaClient.MintJoinTokenAsync(caUrl, bundlePem, operatorToken, service, ct);
+        var token = await CaClient.MintJoinTokenAsync(caUrl, bundle, operatorToken, service, ct);
         return await MeshEnrollment.RequestAsync(caUrl, new StaticMeshCredentials(null, bundle), SpiffeId.ForService(service), token, ct);
     }
 

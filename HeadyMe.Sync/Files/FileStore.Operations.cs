@@ -271,8 +271,7 @@ public sealed partial class FileStore
             return null;
         }
 
-        var quota = await QuotaService.OwnerStateAsync(connection, ownerId, options.Value.QuotaBytes, ct);
-        return quota.UsedBytes + delta > quota.LimitBytes ? new QuotaExceeded(quota.UsedBytes, quota.LimitBytes, delta) : null;
+        return (await QuotaService.OwnerStateAsync(connection, ownerId, options.Value.QuotaBytes, ct)).Adding(delta);
     }
 
     // ---------------------------------------------------------------- reads

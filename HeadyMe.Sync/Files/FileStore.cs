@@ -196,11 +196,10 @@ public sealed partial class FileStore(NpgsqlDataSource db, ChangeNotifier notifi
         var delta = writes.Sum(w => w.Request.Size - w.OldLiveSize);
         if (delta > 0)
         {
-            var quota = await QuotaService.OwnerStateAsync(connection, ownerId, options.Value.QuotaBytes, ct);
-            if (quota.UsedBytes + delta > quota.LimitBytes)
+            if ((await QuotaService.OwnerStateAsync(connection, ownerId, options.Value.QuotaBytes, ct)).Adding(delta) is { } exceeded)
             {
                 await tx.RollbackAsync(ct);
-                return new CommitOutcome([], changeSeq, new QuotaExceeded(quota.UsedBytes, quota.LimitBytes, delta));
+                return new CommitOutcome([], changeSeq, exceeded);
             }
         }
 

@@ -5,7 +5,11 @@ using Npgsql;
 namespace HeadyMe.Sync.Quota;
 
 /// <summary>A user's quota usage and effective limit; <see cref="IsDefault"/> when no admin override applies.</summary>
-public sealed record QuotaState(long UsedBytes, long LimitBytes, bool IsDefault);
+public sealed record QuotaState(long UsedBytes, long LimitBytes, bool IsDefault)
+{
+    /// <summary>Non-null when writing <paramref name="delta"/> more bytes would pass the limit.</summary>
+    public QuotaExceeded? Adding(long delta) => UsedBytes + delta > LimitBytes ? new QuotaExceeded(UsedBytes, LimitBytes, delta) : null;
+}
 
 /// <summary>
 /// Per-user quota in logical bytes: the sizes of the current versions of live files in the workspaces the user owns
