@@ -18,8 +18,9 @@ public sealed class RotationStackFixture : StackFixture
 
 /// <summary>
 /// Run alone, after the parallel collections: it restarts resources and keeps traffic flowing for minutes, and a second
-/// stack beside the shared one would double the load on two cores (a restart under load has failed with "Failed to stop
-/// resource" before).
+/// stack beside the shared one would double the load on two cores. (A restart here used to fail with "Failed to stop
+/// resource": no collector listens in tests, and a service took 15 s to stop while its OTLP exporters retried. See
+/// TelemetryShutdown in the service defaults.)
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class RotationStackCollection : ICollectionFixture<RotationStackFixture>
