@@ -78,13 +78,66 @@ public sealed partial class FileStore
             return (null, new FileOpError(400, targetError));
         }
 
+        // The file keeps its identity, so its version history moves with it; nothing goes to the trash (nothing was
+        // deleted). A tombstone at the old path tells the change feed, and so every device, that it is gone from there.
         var seq = await AdvanceAsync(connection, workspaceId, 2, 0, ct);
-        await MarkDeletedAsync(connection, source.Id, seq - 1, ct);
-        var version = await CopyVersionAsync(connection, workspaceId, userId, source.Current.Id, entries.GetValueOrDefault(toKey)?.Id ?? Guid.CreateVersion7(), to, toKey, seq, ct);
+        if (entries.GetValueOrDefault(toKey) is { } previous)
+        {
+            // A deleted (or purged) file at the target: its versions join the moved file's history, as an upload to that
+            // path would continue them, and its row gives way (one entry per path).
+            await AdoptHistoryAsync(connection, previous.Id, source.Id, ct);
+        }
+
+        await RelocateAsync(connection, source.Id, to, toKey, ct);
+        await InsertTombstoneAsync(connection, workspaceId, source.Path, fromKey, seq - 1, ct);
+        // A version for the move itself (same content, new path): the history says when and by whom it moved.
+        var version = await CopyVersionAsync(connection, workspaceId, userId, source.Current.Id, source.Id, to, toKey, seq, ct);
         await InsertFoldersAsync(connection, workspaceId, [to], ct);
         await tx.CommitAsync(ct);
         notifier.Publish(workspaceId);
         return (version, null);
+    }
+
+    private static async Task AdoptHistoryAsync(NpgsqlConnection connection, Guid fromEntryId, Guid toEntryId, CancellationToken ct)
+    {
+        await using var versions = new NpgsqlCommand("UPDATE file_versions SET file_id = @to WHERE file_id = @from", connection);
+        versions.Parameters.AddWithValue("from", fromEntryId);
+        versions.Parameters.AddWithValue("to", toEntryId);
+        await versions.ExecuteNonQueryAsync(ct);
+        await using var entry = new NpgsqlCommand("DELETE FROM file_entries WHERE id = @from", connection);
+        entry.Parameters.AddWithValue("from", fromEntryId);
+        await entry.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task RelocateAsync(NpgsqlConnection connection, Guid entryId, string path, string key, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("UPDATE file_entries SET path = @path, path_key = @key WHERE id = @id", connection);
+        command.Parameters.AddWithValue("path", path);
+        command.Parameters.AddWithValue("key", key);
+        command.Parameters.AddWithValue("id", entryId);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// A path a file left: deleted and purged, without versions (the state a purged trash entry is in, which every read
+    /// and write already handles: not in the trash, no history, revived by the next upload to that path).
+    /// </summary>
+    private async Task InsertTombstoneAsync(NpgsqlConnection connection, Guid workspaceId, string path, string key, long seq, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            """
+            INSERT INTO file_entries (id, workspace_id, path, path_key, current_version_id, deleted, deleted_at, purged, seq, size)
+            VALUES (@id, @w, @path, @key, @none, true, @now, true, @seq, 0)
+            """, connection);
+        command.Parameters.AddWithValue("id", Guid.CreateVersion7());
+        command.Parameters.AddWithValue("w", workspaceId);
+        command.Parameters.AddWithValue("path", path);
+        command.Parameters.AddWithValue("key", key);
+        // No version has this id, so joins on the current version find none, as for a purged entry.
+        command.Parameters.AddWithValue("none", Guid.Empty);
+        command.Parameters.AddWithValue("now", time.GetUtcNow());
+        command.Parameters.AddWithValue("seq", seq);
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Spelling clashes of the target path's folders and name, and folders that are files.</summary>

@@ -452,18 +452,83 @@ public sealed class SyncEngineTests(HeadyMeFixture fx) : IClassFixture<HeadyMeFi
     }
 
     [Fact]
-    public async Task MoveKeepsContentAndTrashesTheSource()
+    public async Task MoveKeepsTheHistoryAndPutsNothingInTheTrash()
     {
         var alice = Callers.NewUser(ReadWrite);
         var ws = await fx.CreateWorkspaceAsync(alice);
-        var v1 = await fx.PutFileAsync(ws, alice, "old/name.txt", Encoding.UTF8.GetBytes("moving"));
+        var v1 = await fx.PutFileAsync(ws, alice, "old/name.txt", Encoding.UTF8.GetBytes("first"));
+        var v2 = await fx.PutFileAsync(ws, alice, "old/name.txt", Encoding.UTF8.GetBytes("moving"), v1.Id);
+        var cursor = await fx.CursorAsync(ws, alice);
 
-        await (await fx.PostAsync($"{Ws(ws)}/files/move", alice, new MoveRequest("old/name.txt", "new/name.txt", v1.Id))).AssertStatusAsync(HttpStatusCode.Created);
+        var moved = (await (await fx.PostAsync($"{Ws(ws)}/files/move", alice, new MoveRequest("old/name.txt", "new/name.txt", v2.Id)))
+            .AssertJsonAsync(HttpStatusCode.Created)).Deserialize<FileVersionInfo>(Json)!;
 
         Assert.Equal("moving", Encoding.UTF8.GetString(await fx.DownloadAsync(ws, alice, "new/name.txt")));
         await (await fx.GetAsync($"{Ws(ws)}/files/content?path=old/name.txt", alice)).AssertProblemAsync(HttpStatusCode.NotFound);
-        var changes = await fx.GetJsonAsync<ChangesResponse>($"{Ws(ws)}/changes?cursor=1", alice);
-        Assert.Equal([("old/name.txt", true), ("new/name.txt", false)], changes.Changes.Select(c => (c.Path, c.Deleted)));
+
+        // The history moved with the file: the move itself, then both earlier versions, each still restorable there.
+        var history = await fx.GetJsonAsync<FileVersionInfo[]>($"{Ws(ws)}/files/versions?path=new/name.txt", alice);
+        Assert.Equal([moved.Id, v2.Id, v1.Id], history.Select(v => v.Id));
+        Assert.Equal(v2.ContentHash, moved.ContentHash);
+        await (await fx.GetAsync($"{Ws(ws)}/files/versions?path=old/name.txt", alice)).AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Empty(await fx.GetJsonAsync<TrashItem[]>($"{Ws(ws)}/trash", alice));
+        await (await fx.PostAsync($"{Ws(ws)}/trash/restore", alice, new TrashRestoreRequest("old/name.txt"))).AssertProblemAsync(HttpStatusCode.NotFound);
+
+        await (await fx.PostAsync($"{Ws(ws)}/files/restore", alice, new RestoreRequest("new/name.txt", v1.Id))).AssertStatusAsync(HttpStatusCode.Created);
+        Assert.Equal("first", Encoding.UTF8.GetString(await fx.DownloadAsync(ws, alice, "new/name.txt")));
+
+        // Devices learn it left the old path and arrived at the new one.
+        var changes = await fx.GetJsonAsync<ChangesResponse>($"{Ws(ws)}/changes?cursor={cursor}", alice);
+        Assert.Equal(("old/name.txt", true), (changes.Changes[0].Path, changes.Changes[0].Deleted));
+        Assert.Equal(("new/name.txt", false), (changes.Changes[^1].Path, changes.Changes[^1].Deleted));
+
+        // The old path is free again, with a history of its own.
+        var fresh = await fx.PutFileAsync(ws, alice, "old/name.txt", Encoding.UTF8.GetBytes("a new file"));
+        Assert.Equal([fresh.Id], (await fx.GetJsonAsync<FileVersionInfo[]>($"{Ws(ws)}/files/versions?path=old/name.txt", alice)).Select(v => v.Id));
+        Assert.Equal(4, (await fx.GetJsonAsync<FileVersionInfo[]>($"{Ws(ws)}/files/versions?path=new/name.txt", alice)).Length);
+    }
+
+    [Fact]
+    public async Task MovingBackAndForthKeepsOneHistory()
+    {
+        var alice = Callers.NewUser(ReadWrite);
+        var ws = await fx.CreateWorkspaceAsync(alice);
+        var v1 = await fx.PutFileAsync(ws, alice, "a.txt", Encoding.UTF8.GetBytes("content"));
+
+        var there = (await (await fx.PostAsync($"{Ws(ws)}/files/move", alice, new MoveRequest("a.txt", "b.txt", v1.Id)))
+            .AssertJsonAsync(HttpStatusCode.Created)).Deserialize<FileVersionInfo>(Json)!;
+        var back = (await (await fx.PostAsync($"{Ws(ws)}/files/move", alice, new MoveRequest("b.txt", "a.txt", there.Id)))
+            .AssertJsonAsync(HttpStatusCode.Created)).Deserialize<FileVersionInfo>(Json)!;
+
+        Assert.Equal([back.Id, there.Id, v1.Id], (await fx.GetJsonAsync<FileVersionInfo[]>($"{Ws(ws)}/files/versions?path=a.txt", alice)).Select(v => v.Id));
+        await (await fx.GetAsync($"{Ws(ws)}/files/versions?path=b.txt", alice)).AssertProblemAsync(HttpStatusCode.NotFound);
+        var listed = await fx.GetJsonAsync<FileListResponse>($"{Ws(ws)}/files", alice);
+        Assert.Equal(["a.txt"], listed.Files.Select(f => f.Path));
+        Assert.Empty(await fx.GetJsonAsync<TrashItem[]>($"{Ws(ws)}/trash", alice));
+
+        // A stale base version (the one before the moves) is refused, and nothing moves.
+        await (await fx.PostAsync($"{Ws(ws)}/files/move", alice, new MoveRequest("a.txt", "c.txt", v1.Id))).AssertProblemAsync(HttpStatusCode.Conflict);
+        await (await fx.GetAsync($"{Ws(ws)}/files/versions?path=c.txt", alice)).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task MovingOntoATrashedPathContinuesThatPathsHistory()
+    {
+        var alice = Callers.NewUser(ReadWrite);
+        var ws = await fx.CreateWorkspaceAsync(alice);
+        var trashed = await fx.PutFileAsync(ws, alice, "report.txt", Encoding.UTF8.GetBytes("old report"));
+        await (await fx.SendAsync(HttpMethod.Delete, $"{Ws(ws)}/files?path=report.txt&baseVersionId={trashed.Id}", alice)).AssertStatusAsync(HttpStatusCode.NoContent);
+        var draft = await fx.PutFileAsync(ws, alice, "draft.txt", Encoding.UTF8.GetBytes("new report"));
+
+        var moved = (await (await fx.PostAsync($"{Ws(ws)}/files/move", alice, new MoveRequest("draft.txt", "report.txt", draft.Id)))
+            .AssertJsonAsync(HttpStatusCode.Created)).Deserialize<FileVersionInfo>(Json)!;
+
+        // As an upload to that path would: the trashed file's versions stay restorable, under the path that is live again.
+        Assert.Equal("new report", Encoding.UTF8.GetString(await fx.DownloadAsync(ws, alice, "report.txt")));
+        Assert.Equal([moved.Id, draft.Id, trashed.Id], (await fx.GetJsonAsync<FileVersionInfo[]>($"{Ws(ws)}/files/versions?path=report.txt", alice)).Select(v => v.Id));
+        Assert.Empty(await fx.GetJsonAsync<TrashItem[]>($"{Ws(ws)}/trash", alice));
+        await (await fx.PostAsync($"{Ws(ws)}/files/restore", alice, new RestoreRequest("report.txt", trashed.Id))).AssertStatusAsync(HttpStatusCode.Created);
+        Assert.Equal("old report", Encoding.UTF8.GetString(await fx.DownloadAsync(ws, alice, "report.txt")));
     }
 
     [Fact]
