@@ -26,6 +26,11 @@ public static class HeadyApp
             ws.AddCommand<WorkspaceListCommand>("list");
             ws.AddCommand<WorkspaceShareCommand>("share");
         });
+        config.AddBranch("admin", admin =>
+        {
+            admin.SetDescription("Platform administration (admin role).");
+            admin.AddCommand<AdminQuotaCommand>("quota").WithDescription("Show a user's storage quota; --set or --default change it.");
+        });
         config.AddCommand<SyncCommand>("sync").WithDescription("Two-way sync of a folder with a workspace (--watch keeps running).");
         config.AddCommand<PushCommand>("push").WithDescription("Upload local changes only.");
         config.AddCommand<PullCommand>("pull").WithDescription("Download remote changes only.");

@@ -73,6 +73,28 @@ public sealed class HeadyApiClient(HttpClient http)
         };
     }
 
+    /// <summary>A user's id from an id, or from a username through the admin-only user list.</summary>
+    public async Task<Guid> ResolveUserIdAsync(string idOrName, CancellationToken ct = default)
+    {
+        if (Guid.TryParse(idOrName, out var id))
+        {
+            return id;
+        }
+
+        List<UserInfo> users;
+        try
+        {
+            users = await ListUsersAsync(ct);
+        }
+        catch (HeadyApiException e) when (e.Status == HttpStatusCode.Forbidden)
+        {
+            throw new CliException(ExitCodes.Usage, $"Only admins can look users up by name: ask '{idOrName}' for their user id (`heady status` shows it) and pass that.");
+        }
+
+        return users.FirstOrDefault(u => string.Equals(u.Username, idOrName, StringComparison.OrdinalIgnoreCase))?.Id
+            ?? throw new CliException(ExitCodes.NotFound, $"No user named '{idOrName}'.");
+    }
+
     public Task<MemberResponse> SetMemberAsync(Guid workspace, Guid userId, string role, CancellationToken ct = default) =>
         SendAsync<MemberResponse>(HttpMethod.Put, $"{Ws(workspace)}/members/{userId}", JsonContent.Create(new MemberRequest(role), options: Json), ct);
 
@@ -80,6 +102,21 @@ public sealed class HeadyApiClient(HttpClient http)
         GetAsync<List<MemberResponse>>($"{Ws(workspace)}/members", ct);
 
     public Task<QuotaResponse> QuotaAsync(CancellationToken ct = default) => GetAsync<QuotaResponse>("/api/v1/quota", ct);
+
+    // ---- admin ----
+
+    public Task<UserQuotaResponse> UserQuotaAsync(Guid userId, CancellationToken ct = default) =>
+        GetAsync<UserQuotaResponse>($"/api/v1/admin/quotas/{userId}", ct);
+
+    public Task<UserQuotaResponse> SetUserQuotaAsync(Guid userId, long limitBytes, CancellationToken ct = default) =>
+        SendAsync<UserQuotaResponse>(HttpMethod.Put, $"/api/v1/admin/quotas/{userId}", JsonContent.Create(new UserQuotaRequest(limitBytes), options: Json), ct);
+
+    /// <summary>Back to the service-wide default (idempotent).</summary>
+    public async Task ResetUserQuotaAsync(Guid userId, CancellationToken ct = default)
+    {
+        using var response = await SendRawAsync(new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/admin/quotas/{userId}"), ct);
+        await EnsureSuccessAsync(response, ct);
+    }
 
     // ---- chunks ----
 

@@ -74,24 +74,7 @@ public sealed class WorkspaceShareCommand : AsyncCommand<WorkspaceShareSettings>
     {
         var api = Cli.Api();
         var workspace = await api.ResolveWorkspaceAsync(settings.Workspace, cancellationToken);
-        Guid userId;
-        if (!Guid.TryParse(settings.User, out userId))
-        {
-            // Usernames are resolved through the admin-only user list; other users must ask for the id.
-            List<Api.UserInfo> users;
-            try
-            {
-                users = await api.ListUsersAsync(cancellationToken);
-            }
-            catch (Api.HeadyApiException e) when (e.Status == System.Net.HttpStatusCode.Forbidden)
-            {
-                throw new CliException(ExitCodes.Usage, $"Only admins can look users up by name: ask '{settings.User}' for their user id (`heady status` shows it) and pass that.");
-            }
-
-            userId = users.FirstOrDefault(u => string.Equals(u.Username, settings.User, StringComparison.OrdinalIgnoreCase))?.Id
-                ?? throw new CliException(ExitCodes.NotFound, $"No user named '{settings.User}'.");
-        }
-
+        var userId = await api.ResolveUserIdAsync(settings.User, cancellationToken);
         var member = await api.SetMemberAsync(workspace.Id, userId, settings.Role, cancellationToken);
         if (settings.Json)
         {

@@ -89,6 +89,62 @@ public sealed class CommandTests(SyncFixture fx) : IClassFixture<SyncFixture>
     }
 
     [Fact]
+    public async Task Admins_see_set_and_reset_a_users_quota_and_nobody_else_can()
+    {
+        var user = Callers.NewUser("workspaces:read", "workspaces:write");
+        var workspace = await fx.ApiFor(user).CreateWorkspaceAsync("quota-" + Callers.Unique());
+        using (var device = new Device(fx.ApiFor(user), workspace.Id, "laptop"))
+        {
+            device.Write("five-k.bin", new byte[5000]);
+            Assert.Single((await device.SyncAsync()).Uploaded);
+        }
+
+        using var cli = LoggedIn(Callers.Admin());
+        var (code, stdout, stderr) = await cli.RunAsync("admin", "quota", user.Subject, "--json");
+        Assert.True(code == 0, stderr);
+        var shown = JsonDocument.Parse(stdout).RootElement;
+        Assert.True(shown.GetProperty("isDefault").GetBoolean());
+        Assert.Equal(5000, shown.GetProperty("usedBytes").GetInt64());
+
+        (code, stdout, stderr) = await cli.RunAsync("admin", "quota", user.Subject, "--set", "1.5GiB", "--json");
+        Assert.True(code == 0, stderr);
+        var set = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(3L << 29, set.GetProperty("limitBytes").GetInt64());
+        Assert.False(set.GetProperty("isDefault").GetBoolean());
+        Assert.Equal(3L << 29, (await fx.ApiFor(user).QuotaAsync()).LimitBytes);
+
+        // Below what the user already stores: allowed (they can still read and delete); new uploads are refused.
+        (code, stdout, stderr) = await cli.RunAsync("admin", "quota", user.Subject, "--set", "1KiB", "--json");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(1024, JsonDocument.Parse(stdout).RootElement.GetProperty("limitBytes").GetInt64());
+        using (var device = new Device(fx.ApiFor(user), workspace.Id, "desktop"))
+        {
+            await device.SyncAsync();
+            device.Write("more.bin", new byte[10]);
+            var refused = await Assert.ThrowsAsync<Heady.Cli.Api.HeadyApiException>(() => device.SyncAsync());
+            Assert.Equal(System.Net.HttpStatusCode.InsufficientStorage, refused.Status);
+        }
+
+        (code, stdout, stderr) = await cli.RunAsync("admin", "quota", user.Subject, "--default", "--json");
+        Assert.True(code == 0, stderr);
+        Assert.True(JsonDocument.Parse(stdout).RootElement.GetProperty("isDefault").GetBoolean());
+
+        (code, _, stderr) = await cli.RunAsync("admin", "quota", user.Subject, "--set", "lots");
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("not a size", stderr);
+
+        (code, _, _) = await cli.RunAsync("admin", "quota", user.Subject, "--set", "1GB", "--default");
+        Assert.Equal(ExitCodes.Usage, code);
+
+        // A user may not read or raise anyone's quota, their own included.
+        using var notAdmin = LoggedIn(user);
+        (code, _, stderr) = await notAdmin.RunAsync("admin", "quota", user.Subject, "--set", "1TB");
+        Assert.Equal(ExitCodes.Auth, code);
+        Assert.Contains("Only admins", stderr);
+        Assert.True((await fx.ApiFor(user).QuotaAsync()).LimitBytes < 1_000_000_000_000);
+    }
+
+    [Fact]
     public async Task A_reader_only_token_cannot_push()
     {
         var owner = Callers.NewUser("workspaces:read", "workspaces:write");
