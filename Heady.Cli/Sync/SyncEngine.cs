@@ -625,8 +625,10 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
                     }
                 }
 
-                foreach (var chunk in streamWhole ? [] : chunkRefs)
+                var window = prefetched;
+                for (var i = 0; i < (streamWhole ? 0 : chunkRefs.Count); i++)
                 {
+                    var chunk = chunkRefs[i];
                     var data = await ReadLocalChunkAsync(chunk, localChunks, ct);
                     if (data is not null)
                     {
@@ -638,7 +640,13 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
                     else
                     {
                         // Prefetched chunks (counted when fetched) were verified when the pack was read; checked again all the same.
-                        var wasFetched = prefetched.TryGetValue(chunk.Id, out data);
+                        var wasFetched = window.TryGetValue(chunk.Id, out data);
+                        if (!wasFetched && chunkRefs.Count > 1)
+                        {
+                            window = await FetchAheadAsync(chunkRefs, i, localChunks, report, gate, ct);
+                            wasFetched = window.TryGetValue(chunk.Id, out data);
+                        }
+
                         data ??= await api.GetChunkAsync(workspace, chunk.Id, ct);
                         if (ChunkId.Compute(data).Value != chunk.Id)
                         {
@@ -694,6 +702,59 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
 
         var stat = Scanner.StatFile(root, target) ?? throw new IOException($"{path} vanished right after it was written");
         return Record(stat, version.ContentHash, chunks, version.Id);
+    }
+
+    /// <summary>
+    /// The chunks not on disk from <paramref name="start"/> on, in file order, as many as one `chunks/fetch` answer holds:
+    /// a file partly here (edited elsewhere in several places) costs a request per window, not one per chunk, and only
+    /// one window is held in memory. Empty when there is one chunk to get (a GET does) or the fetch fails (each chunk
+    /// is then fetched on its own).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, byte[]>> FetchAheadAsync(IReadOnlyList<ChunkRef> chunkRefs, int start,
+        Dictionary<string, (string Path, long Offset, int Length)> localChunks, SyncReport report, Lock gate, CancellationToken ct)
+    {
+        var ids = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        long bytes = 0;
+        for (var i = start; i < chunkRefs.Count && ids.Count < SyncApi.MaxChunkIdsPerFetch; i++)
+        {
+            var chunk = chunkRefs[i];
+            // The one asked for is not readable here even if the index names it (the local file changed since).
+            if ((i != start && localChunks.ContainsKey(chunk.Id)) || !seen.Add(chunk.Id))
+            {
+                continue;
+            }
+
+            var size = chunk.Size >= 0 ? chunk.Size : ChunkerOptions.Default.MaxSize;
+            if (ids.Count > 0 && bytes + size > SyncApi.MaxChunkFetchBytes)
+            {
+                break;
+            }
+
+            ids.Add(chunk.Id);
+            bytes += size;
+        }
+
+        if (ids.Count < 2)
+        {
+            return EmptyChunks;
+        }
+
+        try
+        {
+            var fetched = await api.FetchChunksAsync(workspace, ids, ct);
+            lock (gate)
+            {
+                report.ChunksDownloaded += fetched.Count;
+                report.BytesDownloaded += fetched.Values.Sum(c => (long)c.Length);
+            }
+
+            return fetched;
+        }
+        catch (Exception e) when (e is HeadyApiException or ChunkPackFormatException or IOException)
+        {
+            return EmptyChunks;
+        }
     }
 
     private async Task<byte[]?> ReadLocalChunkAsync(ChunkRef chunk, Dictionary<string, (string Path, long Offset, int Length)> localChunks, CancellationToken ct)

@@ -365,6 +365,43 @@ public sealed class TwoDeviceSyncTests(SyncFixture fx) : IClassFixture<SyncFixtu
         Assert.Equal(0, counter.Count(p => p.Contains("/chunks/", StringComparison.Ordinal) && !p.EndsWith("/fetch", StringComparison.Ordinal))); // no chunk GET on its own
     }
 
+    [Fact]
+    public async Task Chunks_missing_from_a_partly_local_file_come_in_one_chunk_fetch_not_a_request_each()
+    {
+        var counter = new CountRequests();
+        var (a, b) = await TwoDevicesAsync(null, counter);
+        using var _ = a;
+        using var __ = b;
+        var data = new byte[12 * 1024 * 1024];
+        new Random(12).NextBytes(data);
+        a.Write("big.bin", data);
+        await a.SyncAsync();
+        await b.SyncAsync();
+        var chunkCount = a.State.Get("big.bin")!.Chunks.Count;
+
+        // Edits spread over the file: several chunks change, the others stay on B's disk.
+        foreach (var offset in new[] { 1_500_000, 4_500_000, 7_500_000, 10_500_000 })
+        {
+            data[offset] ^= 0xFF;
+        }
+
+        a.Write("big.bin", data);
+        var edit = await a.SyncAsync();
+        Assert.True(edit.ChunksUploaded >= 3, $"expected several changed chunks, got {edit.ChunksUploaded}");
+        var fetchesBefore = counter.Count(p => p.EndsWith("/chunks/fetch", StringComparison.Ordinal));
+        var getsBefore = counter.Count(IsChunkGet);
+
+        var pull = await b.SyncAsync();
+
+        Assert.Equal(data, File.ReadAllBytes(b.PathOf("big.bin")));
+        Assert.Equal(edit.ChunksUploaded, pull.ChunksDownloaded);
+        Assert.Equal(chunkCount - pull.ChunksDownloaded, pull.ChunksReused);
+        Assert.Equal(fetchesBefore + 1, counter.Count(p => p.EndsWith("/chunks/fetch", StringComparison.Ordinal)));
+        Assert.Equal(getsBefore, counter.Count(IsChunkGet));
+    }
+
+    private static bool IsChunkGet(string path) => path.Contains("/chunks/", StringComparison.Ordinal) && !path.EndsWith("/fetch", StringComparison.Ordinal) && !path.EndsWith("/missing", StringComparison.Ordinal);
+
     private sealed class CountRequests : DelegatingHandler
     {
         private readonly System.Collections.Concurrent.ConcurrentBag<string> paths = [];
