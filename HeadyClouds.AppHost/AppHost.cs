@@ -17,11 +17,11 @@ var postgres = data.PostgresServer;
 var redis = data.Redis;
 var objectStore = data.ObjectStore;
 
-var syncManagerMigrations = builder.AddMigrations<Projects.SyncManager>(ResourceNames.SyncManager, data.SyncManagerDb, postgres)
+var syncManagerMigrations = builder.AddMigrations<Projects.SyncManager>(ResourceNames.SyncManager, data.SyncManagerDb, postgres, mesh)
     .WithEnvironment("Bootstrap__AdminToken", adminToken);
-var headyMeMigrations = builder.AddMigrations<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSync, data.HeadyMeDb, postgres)
+var headyMeMigrations = builder.AddMigrations<Projects.HeadyMe_Sync>(ResourceNames.HeadyMeSync, data.HeadyMeDb, postgres, mesh)
     .WithReference(objectStore).WaitFor(objectStore);
-var monorepoMigrations = builder.AddMigrations<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync, data.MonorepoDb, postgres)
+var monorepoMigrations = builder.AddMigrations<Projects.Monorepo_Sync>(ResourceNames.MonorepoSync, data.MonorepoDb, postgres, mesh)
     .WithReference(objectStore).WaitFor(objectStore);
 
 var syncManager = builder.AddProject<Projects.SyncManager>(ResourceNames.SyncManager)

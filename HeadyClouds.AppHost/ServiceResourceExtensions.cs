@@ -11,16 +11,25 @@ public static class ServiceResourceExtensions
     /// The project once more, run with <c>--migrate</c>: it applies the service's EF Core migrations and exits.
     /// No launch profile, so it gets no endpoint it would never serve.
     /// </summary>
+    /// <remarks>
+    /// In run mode the migrator is a mesh workload of its own (<c>&lt;service&gt;-migrations</c>, a join token per start):
+    /// the local PostgreSQL admits only clients with a certificate of the internal CA. Containers in publish mode keep the
+    /// images' plain PostgreSQL (docs/security.md), so no join-token parameters are added to the manifest for them.
+    /// </remarks>
     public static IResourceBuilder<ProjectResource> AddMigrations<TProject>(
         this IDistributedApplicationBuilder builder,
         string serviceName,
         IResourceBuilder<IResourceWithConnectionString> database,
-        IResourceBuilder<IResource> databaseServer)
-        where TProject : IProjectMetadata, new() =>
-        builder.AddProject<TProject>(serviceName + ResourceNames.MigrationsSuffix, options => options.ExcludeLaunchProfile = true)
+        IResourceBuilder<IResource> databaseServer,
+        MeshAuthority mesh)
+        where TProject : IProjectMetadata, new()
+    {
+        var migrations = builder.AddProject<TProject>(serviceName + ResourceNames.MigrationsSuffix, options => options.ExcludeLaunchProfile = true)
             .WithArgs(MigrateArgument)
             .WithReference(database)
             .WaitFor(databaseServer);
+        return builder.ExecutionContext.IsPublishMode ? migrations : migrations.WithMeshIdentity(mesh, probe: false);
+    }
 
     /// <summary>
     /// The gateway's certificate (a development one generated in the state directory in run mode; files named by

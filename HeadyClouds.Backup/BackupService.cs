@@ -1,8 +1,10 @@
 using HeadyClouds.Backup.Format;
 using HeadyClouds.Backup.Sources;
 using HeadyClouds.Backup.Targets;
+using HeadyClouds.Data;
 using HeadyClouds.Data.Crypto;
 using HeadyClouds.Data.ObjectStorage;
+using HeadyClouds.ServiceDefaults.Mesh;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -59,7 +61,11 @@ public sealed record BackupRunSummary(BackupManifest Manifest, RetentionDecision
 }
 
 /// <summary>The configured backup: what SyncManager's "backup" job and the operators' console run.</summary>
-public sealed class BackupService(IConfiguration configuration, BackupOptions options, IObjectStore store, TimeProvider time)
+/// <remarks>
+/// In the mesh (SyncManager's job) the database tools present the workload certificate: it is written to a private
+/// temporary directory for the length of one run (<see cref="ClientCertificateFiles"/>) and named in the connection strings.
+/// </remarks>
+public sealed class BackupService(IConfiguration configuration, BackupOptions options, IObjectStore store, TimeProvider time, IMeshCredentials? credentials = null)
 {
     public BackupOptions Options => options;
 
@@ -93,13 +99,13 @@ public sealed class BackupService(IConfiguration configuration, BackupOptions op
     private string ConnectionString(string name) => configuration.GetConnectionString(name)
         ?? throw new InvalidOperationException($"Backup:Databases names '{name}' but ConnectionStrings:{name} is not configured.");
 
-    public BackupPlan Plan() => new()
+    public BackupPlan Plan(ClientCertificateFiles? client = null) => new()
     {
         Target = Target(),
         Keys = Keys(),
         KeyId = options.KeyId,
         SegmentSize = options.SegmentSize,
-        Databases = options.Databases.Select(n => new DatabaseSource(n, ConnectionString(n))).ToArray(),
+        Databases = options.Databases.Select(n => new DatabaseSource(n, client?.Apply(ConnectionString(n)) ?? ConnectionString(n))).ToArray(),
         ObjectStore = store,
         Objects = options.Buckets.Select(ObjectSource.Parse).ToArray(),
         CopyObjects = options.Objects != "reference",
@@ -108,9 +114,9 @@ public sealed class BackupService(IConfiguration configuration, BackupOptions op
         GitExecutable = options.Git,
     };
 
-    public RestorePlan RestorePlan() => new()
+    public RestorePlan RestorePlan(ClientCertificateFiles? client = null) => new()
     {
-        Databases = options.Databases.ToDictionary(n => n, ConnectionString),
+        Databases = options.Databases.ToDictionary(n => n, n => client?.Apply(ConnectionString(n)) ?? ConnectionString(n)),
         ObjectStore = store,
         RepositoriesPath = options.RepositoriesPath,
         PostgresBin = options.PostgresBin,
@@ -121,7 +127,12 @@ public sealed class BackupService(IConfiguration configuration, BackupOptions op
     public async Task<BackupRunSummary> RunAsync(CancellationToken ct)
     {
         await new ObjectStoreTarget(store, options.Bucket).EnsureBucketAsync(ct);
-        var manifest = await new BackupRunner(time).RunAsync(Plan(), ct);
+        BackupManifest manifest;
+        using (var client = ClientCertificateFiles.Write(credentials))
+        {
+            manifest = await new BackupRunner(time).RunAsync(Plan(client), ct);
+        }
+
         var pruned = await PruneAsync(dryRun: false, ct);
         return new BackupRunSummary(manifest, pruned);
     }
@@ -162,8 +173,11 @@ public sealed class BackupService(IConfiguration configuration, BackupOptions op
         return decision;
     }
 
-    public async Task<RestoreResult> RestoreAsync(string backupId, bool verifyOnly, string? from, CancellationToken ct) =>
-        await new Restorer().RestoreAsync(Target(from), Keys(), backupId, RestorePlan(), verifyOnly, ct);
+    public async Task<RestoreResult> RestoreAsync(string backupId, bool verifyOnly, string? from, CancellationToken ct)
+    {
+        using var client = ClientCertificateFiles.Write(credentials);
+        return await new Restorer().RestoreAsync(Target(from), Keys(), backupId, RestorePlan(client), verifyOnly, ct);
+    }
 }
 
 public static class BackupServiceExtensions
@@ -178,7 +192,8 @@ public static class BackupServiceExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IObjectStore>(_ => new MinioObjectStore(MinioObjectStore.CreateClient(
             ObjectStoreSettings.Parse(configuration.GetConnectionString("objectstore")))));
-        services.AddSingleton(sp => new BackupService(configuration, options, sp.GetRequiredService<IObjectStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new BackupService(configuration, options, sp.GetRequiredService<IObjectStore>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<IMeshCredentials>()));
         return services;
     }
 }

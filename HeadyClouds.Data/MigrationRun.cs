@@ -1,3 +1,4 @@
+using HeadyClouds.ServiceDefaults.Mesh;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
@@ -25,19 +26,43 @@ public static class MigrationRun
         Func<IServiceProvider, TContext, CancellationToken, Task>? seed = null)
         where TContext : DbContext
     {
+        // In the mesh the migrator is a workload of its own (the AppHost gives it a join token): the database admits
+        // only clients with a certificate of the internal CA, and the host is never run, so the identity is started here.
+        var mesh = MeshMode.IsEnabled(builder.Configuration);
+        if (mesh)
+        {
+            builder.AddMeshClientIdentity();
+        }
+
         using var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("HeadyClouds.Migrations");
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await using var scope = app.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<TContext>();
-
-        await MigrateAsync(db, logger, cts.Token);
-        if (seed is not null)
+        var identity = mesh ? app.Services.GetRequiredService<WorkloadIdentity>() : null;
+        if (identity is not null)
         {
-            await seed(scope.ServiceProvider, db, cts.Token);
+            await identity.StartAsync(cts.Token);
         }
 
-        logger.LogInformation("Database for {Context} is up to date", typeof(TContext).Name);
+        try
+        {
+            await using var scope = app.Services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<TContext>();
+
+            await MigrateAsync(db, logger, cts.Token);
+            if (seed is not null)
+            {
+                await seed(scope.ServiceProvider, db, cts.Token);
+            }
+
+            logger.LogInformation("Database for {Context} is up to date", typeof(TContext).Name);
+        }
+        finally
+        {
+            if (identity is not null)
+            {
+                await identity.StopAsync(CancellationToken.None);
+            }
+        }
     }
 
     public static async Task MigrateAsync(DbContext db, ILogger logger, CancellationToken cancellationToken)

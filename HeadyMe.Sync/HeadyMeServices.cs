@@ -1,3 +1,4 @@
+using HeadyClouds.Data;
 using HeadyClouds.Data.Crypto;
 using HeadyClouds.Data.ObjectStorage;
 using HeadyClouds.ServiceDefaults.Audit;
@@ -27,6 +28,7 @@ public static class HeadyMeServices
     public static void AddHeadyMeDatabase(this IHostApplicationBuilder builder)
     {
         builder.AddNpgsqlDbContext<HeadyMeDbContext>(DatabaseResource);
+        builder.Services.AddMeshDatabase<HeadyMeDbContext>();
         builder.AddObjectStore(ObjectStoreResource, ChunkBucket);
         builder.Services.AddSingleton(TimeProvider.System);
     }
@@ -46,7 +48,7 @@ public static class HeadyMeServices
         builder.Services.AddOpenApi();
         builder.Services.Configure<HeadyMeOptions>(builder.Configuration.GetSection(HeadyMeOptions.Section));
         // The sync engine's hot paths are set-based SQL on Npgsql directly; EF Core owns the model and migrations.
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(builder.Configuration.GetConnectionString(DatabaseResource)
+        builder.Services.AddSingleton(sp => MeshDatabase.CreateDataSource(sp, builder.Configuration.GetConnectionString(DatabaseResource)
             ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseResource} is not configured.")));
         builder.Services.AddSingleton(KeyRing.FromConfiguration(builder.Configuration));
         builder.Services.AddSingleton<KeyService>();

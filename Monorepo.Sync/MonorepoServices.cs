@@ -1,3 +1,4 @@
+using HeadyClouds.Data;
 using HeadyClouds.Data.Crypto;
 using HeadyClouds.Data.ObjectStorage;
 using HeadyClouds.ServiceDefaults.Audit;
@@ -16,6 +17,7 @@ public static class MonorepoServices
     public static void AddMonorepoDatabase(this IHostApplicationBuilder builder)
     {
         builder.AddNpgsqlDbContext<MonorepoDbContext>(DatabaseResource);
+        builder.Services.AddMeshDatabase<MonorepoDbContext>();
         builder.AddObjectStore(ObjectStoreResource, MirrorBundler.Bucket);
         builder.Services.AddSingleton(TimeProvider.System);
     }

@@ -1,3 +1,4 @@
+using HeadyClouds.Data;
 using HeadyClouds.Backup;
 using HeadyClouds.ServiceDefaults.Identity;
 using HeadyClouds.ServiceDefaults.Mesh;
@@ -18,6 +19,7 @@ public static class SyncManagerServices
     {
         // Retries stay on for transient faults; code that opens a transaction runs it through the execution strategy.
         builder.AddNpgsqlDbContext<SyncManagerDbContext>(DatabaseResource);
+        builder.Services.AddMeshDatabase<SyncManagerDbContext>();
         builder.Services.Configure<BootstrapOptions>(builder.Configuration.GetSection(BootstrapOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);
     }

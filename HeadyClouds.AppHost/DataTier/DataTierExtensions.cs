@@ -97,7 +97,7 @@ public static class DataTierExtensions
             .WithDataTierIdentity(mesh, "HEADY_PG_TLS_DIR", Path.Combine(tls, ResourceNames.Postgres))
             .WithLocalEndpoint()
             .WithIconName("Database");
-        builder.AddLocalHealthCheck(postgres, (_, r, ct) => LocalHealthChecks.PostgresAsync(r, ct));
+        builder.AddLocalHealthCheck(postgres, (sp, r, ct) => LocalHealthChecks.PostgresAsync(r, sp.GetRequiredService<DataTierIdentities>().Current(r.Name), ct));
 
         var redis = builder.AddResource(new LocalRedisResource(ResourceNames.Redis, "bash", root, FreePort(), redisPassword.Resource, tls: true))
             .WithArgs(Path.Combine(root, "eng", "local", "redis.sh"), Path.Combine(state, "redis"))

@@ -11,12 +11,19 @@ namespace HeadyClouds.AppHost.DataTier;
 /// <summary>Health checks the dashboard shows for the local data tier, and that WaitFor waits on.</summary>
 internal static class LocalHealthChecks
 {
-    public static async Task<HealthCheckResult> PostgresAsync(IResourceWithConnectionString resource, CancellationToken ct)
+    /// <summary>A query over the services' own path: TLS verified against the CA, and PostgreSQL's own certificate as the client one.</summary>
+    public static async Task<HealthCheckResult> PostgresAsync(IResourceWithConnectionString resource, MeshCertificate? identity, CancellationToken ct)
     {
         try
         {
+            if (identity is null)
+            {
+                return HealthCheckResult.Unhealthy("no certificate enrolled for PostgreSQL yet");
+            }
+
             var connectionString = await resource.ConnectionStringExpression.GetValueAsync(ct);
-            await using var connection = new NpgsqlConnection(connectionString + ";Timeout=3;Pooling=false");
+            await using var connection = new NpgsqlConnection(connectionString + ";Timeout=3;Pooling=false")
+                .UseMeshClientCertificate(new StaticMeshCredentials(identity.Certificate, identity.TrustBundle));
             await connection.OpenAsync(ct);
             await using var command = new NpgsqlCommand("SELECT 1", connection);
             await command.ExecuteScalarAsync(ct);

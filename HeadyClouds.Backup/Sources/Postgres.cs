@@ -44,6 +44,13 @@ public sealed class Postgres(string binDirectory)
             environment["PGSSLROOTCERT"] = b.RootCertificate;
         }
 
+        // The client certificate a server that requires one (the local data tier in the mesh) checks.
+        if (!string.IsNullOrEmpty(b.SslCertificate))
+        {
+            environment["PGSSLCERT"] = b.SslCertificate;
+            environment["PGSSLKEY"] = b.SslKey;
+        }
+
         return environment;
     }
 

@@ -17,6 +17,9 @@
 #   pg_hba), with the certificate of the internal CA found there (cert.pem, key.pem, ca.pem, serial — serial written
 #   last by the AppHost, which renews the certificate). The files are copied into <data-dir>/server-tls owned by the
 #   server's user (PostgreSQL refuses a key others can read); a watcher copies a renewed set and reloads the server.
+#   Every TCP client must also present a certificate of the internal CA (ca.pem, the trust bundle) besides the password
+#   (pg_hba clientcert=verify-ca): two factors. PostgreSQL cannot map a certificate's identity to a role together with
+#   password authentication, so which mesh service presents it is not checked here (only services hold the password).
 set -euo pipefail
 
 PG_BIN="${HEADY_PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -171,7 +174,7 @@ install_tls() {
   local serial f
   serial="$(source_serial)"
   [ -n "$serial" ] || return 1
-  for f in cert.pem key.pem; do
+  for f in cert.pem key.pem ca.pem; do
     if [ "${#AS_PG[@]}" -gt 0 ]; then
       install -o postgres -g postgres -m 600 -- "$TLS_SRC/$f" "$TLS_DST/$f.tmp" || return 1
     else
@@ -200,7 +203,7 @@ watch_tls() {
 }
 
 if [ -n "$TLS_SRC" ]; then
-  for f in cert.pem key.pem serial; do
+  for f in cert.pem key.pem ca.pem serial; do
     [ -f "$TLS_SRC/$f" ] || die "HEADY_PG_TLS_DIR=$TLS_SRC has no $f"
   done
   mkdir -p -- "$TLS_DST"
@@ -212,14 +215,15 @@ if [ -n "$TLS_SRC" ]; then
   cat >"$hba.tmp" <<'HBA'
 # Written by eng/local/postgres.sh on every start in TLS mode; do not edit.
 local     all  all                 trust
-hostssl   all  all  127.0.0.1/32   scram-sha-256
-hostssl   all  all  ::1/128        scram-sha-256
+hostssl   all  all  127.0.0.1/32   scram-sha-256  clientcert=verify-ca
+hostssl   all  all  ::1/128        scram-sha-256  clientcert=verify-ca
 hostnossl all  all  0.0.0.0/0      reject
 hostnossl all  all  ::/0           reject
 HBA
   mv -f -- "$hba.tmp" "$hba"
   [ "${#AS_PG[@]}" -eq 0 ] || chown postgres:postgres "$hba"
-  TLS_ARGS=(-c ssl=on -c "ssl_cert_file=$TLS_DST/cert.pem" -c "ssl_key_file=$TLS_DST/key.pem"
+  # ssl_ca_file: the trust bundle client certificates are verified against (re-read on reload, like the key pair).
+  TLS_ARGS=(-c ssl=on -c "ssl_cert_file=$TLS_DST/cert.pem" -c "ssl_key_file=$TLS_DST/key.pem" -c "ssl_ca_file=$TLS_DST/ca.pem"
     -c ssl_min_protocol_version=TLSv1.3 -c "hba_file=$hba")
 fi
 

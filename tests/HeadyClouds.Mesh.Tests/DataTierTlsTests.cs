@@ -66,8 +66,10 @@ public sealed class DataTierTlsTests(CaFixture ca) : IClassFixture<CaFixture>
     public async Task PostgreSQL_serves_a_renewed_certificate_without_a_restart_verified_full()
     {
         await using var postgres = await DataTierServer.StartPostgresAsync(ca);
+        using var client = await ca.EnrollAsync("syncmanager");
+        var credentials = new StaticMeshCredentials(client, ca.TrustBundle);
         var before = await postgres.ServedSerialAsync();
-        await using (var connection = new NpgsqlConnection(postgres.VerifyFullConnectionString))
+        await using (var connection = new NpgsqlConnection(postgres.VerifyFullConnectionString).UseMeshClientCertificate(credentials))
         {
             await connection.OpenAsync();
         }
@@ -76,12 +78,93 @@ public sealed class DataTierTlsTests(CaFixture ca) : IClassFixture<CaFixture>
 
         Assert.Equal(renewedSerial, await DataTierServer.Eventually(postgres.ServedSerialAsync, serial => serial == renewedSerial));
         Assert.NotEqual(before, renewedSerial);
-        await using (var connection = new NpgsqlConnection(postgres.VerifyFullConnectionString))
+        await using (var connection = new NpgsqlConnection(postgres.VerifyFullConnectionString).UseMeshClientCertificate(credentials))
         {
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand("SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()", connection);
             Assert.Equal("TLSv1.3", await command.ExecuteScalarAsync());
         }
+    }
+}
+
+/// <summary>
+/// PostgreSQL in the mesh admits a TCP client only with the password AND a certificate of the internal CA (pg_hba
+/// clientcert=verify-ca), run by eng/local/postgres.sh.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class PostgresClientCertificateTests(CaFixture ca) : IClassFixture<CaFixture>
+{
+    private static async Task<PostgresException?> RefusalAsync(string connectionString, IMeshCredentials? credentials)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        if (credentials is not null)
+        {
+            connection.UseMeshClientCertificate(credentials);
+        }
+
+        var error = await Record.ExceptionAsync(() => connection.OpenAsync());
+        return error switch
+        {
+            null => null,
+            PostgresException refused => refused,
+            _ => throw new Xunit.Sdk.XunitException($"expected PostgreSQL to refuse the login, got {error.GetType().Name}: {error.Message}"),
+        };
+    }
+
+    [Fact]
+    public async Task A_workload_certificate_and_the_password_get_in_and_either_alone_does_not()
+    {
+        await using var postgres = await DataTierServer.StartPostgresAsync(ca);
+        using var allowed = await ca.EnrollAsync("syncmanager");
+        Assert.Null(await RefusalAsync(postgres.VerifyFullConnectionString, new StaticMeshCredentials(allowed, ca.TrustBundle)));
+
+        // The right password and TLS, but no certificate.
+        var none = await RefusalAsync(postgres.VerifyFullConnectionString, credentials: null);
+        Assert.Equal(PostgresErrorCodes.InvalidAuthorizationSpecification, none?.SqlState);
+
+        // A workload certificate with the wrong password.
+        var wrongPassword = new NpgsqlConnectionStringBuilder(postgres.VerifyFullConnectionString) { Password = "not-the-password" }.ConnectionString;
+        Assert.Equal(PostgresErrorCodes.InvalidPassword,
+            (await RefusalAsync(wrongPassword, new StaticMeshCredentials(allowed, ca.TrustBundle)))?.SqlState);
+    }
+
+    [Fact]
+    public async Task A_certificate_of_another_CA_with_an_allowed_name_is_refused_in_the_handshake()
+    {
+        await using var postgres = await DataTierServer.StartPostgresAsync(ca);
+        using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var otherCa = Certificates.NewCa(new X500DistinguishedName("CN=Other CA"), otherKey);
+        using var foreign = Certificates.FromOtherCa("syncmanager", otherCa.SubjectName, otherCa, otherKey);
+
+        await using var connection = new NpgsqlConnection(postgres.VerifyFullConnectionString)
+            .UseMeshClientCertificate(new StaticMeshCredentials(foreign, ca.TrustBundle));
+        var error = await Record.ExceptionAsync(() => connection.OpenAsync());
+
+        Assert.NotNull(error);
+        Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
+    }
+
+    [Fact]
+    public async Task A_client_certificate_renewed_meanwhile_is_presented_by_the_next_connection()
+    {
+        await using var postgres = await DataTierServer.StartPostgresAsync(ca);
+        using var first = await ca.EnrollAsync("headyme-sync");
+        var credentials = new StaticMeshCredentials(first, ca.TrustBundle);
+        await using var source = new NpgsqlDataSourceBuilder(postgres.VerifyFullConnectionString).UseMeshClientCertificate(credentials).Build();
+        await (await source.OpenConnectionAsync()).DisposeAsync();
+
+        // The current certificate is now one the server refuses: the next physical connection must present it, and fail.
+        using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var otherCa = Certificates.NewCa(new X500DistinguishedName("CN=Other CA"), otherKey);
+        using var foreign = Certificates.FromOtherCa("headyme-sync", otherCa.SubjectName, otherCa, otherKey);
+        credentials.Update(foreign);
+        Assert.NotNull(await Record.ExceptionAsync(async () => await source.OpenConnectionAsync()));
+
+        using var renewed = await ca.EnrollAsync("headyme-sync");
+        credentials.Update(renewed);
+        await using var again = await source.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand("SELECT 1", again);
+        Assert.Equal(1, await command.ExecuteScalarAsync());
     }
 }
 
@@ -124,6 +207,50 @@ public sealed class DataTierRolloverTests(IsolatedCaFixture ca) : IClassFixture<
             await using var client = await ConnectionMultiplexer.ConnectAsync(redis.ClientOptions(new StaticMeshCredentials(certificate, ca.TrustBundle)));
             Assert.Equal("PONG", (await client.GetDatabase().ExecuteAsync("PING")).ToString());
         }
+    }
+}
+
+/// <summary>The same for PostgreSQL's client certificates: its ssl_ca_file is the bundle of its last renewal (reloaded with it).</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class PostgresRolloverTests(IsolatedCaFixture ca) : IClassFixture<IsolatedCaFixture>
+{
+    [Fact]
+    public async Task PostgreSQL_admits_clients_of_the_new_CA_once_its_renewal_brought_the_new_bundle()
+    {
+        await using var postgres = await DataTierServer.StartPostgresAsync(ca);
+        using var oldClient = await ca.EnrollAsync("syncmanager");
+        var old = ca.Authority.Active();
+
+        using (var admin = ca.OperatorClient())
+        {
+            using var rollover = await admin.PostAsJsonAsync("/v1/operator/rollover", new { publishForSeconds = 2 });
+            Assert.Equal(HttpStatusCode.Created, rollover.StatusCode);
+        }
+
+        while (ca.Authority.Active().Number == old.Number)
+        {
+            await Task.Delay(100);
+        }
+
+        using var newClient = await ca.EnrollAsync("headyme-sync");
+        Assert.NotEqual(old.Certificate.Subject, newClient.Issuer);
+        async Task OpenAsync(X509Certificate2 client)
+        {
+            await using var connection = new NpgsqlConnection(postgres.VerifyFullConnectionString)
+                .UseMeshClientCertificate(new StaticMeshCredentials(client, ca.TrustBundle));
+            await connection.OpenAsync();
+        }
+
+        // PostgreSQL still has the bundle of its last renewal: a certificate of the new CA is refused.
+        Assert.NotNull(await Record.ExceptionAsync(() => OpenAsync(newClient)));
+
+        var renewed = await postgres.RenewAsync(ca);
+        Assert.Equal(renewed, await DataTierServer.Eventually(postgres.ServedSerialAsync, serial => serial == renewed));
+
+        // Both generations are admitted now (the reload is asynchronous: the first attempts may still be refused).
+        await DataTierServer.Eventually(async () => { await OpenAsync(newClient); return true; });
+        await OpenAsync(newClient);
+        await OpenAsync(oldClient);
     }
 }
 
@@ -207,6 +334,7 @@ internal sealed class DataTierServer : IAsyncDisposable
         };
         start.Environment[passwordVariable] = password;
         start.Environment[tlsVariable] = server.TlsDirectory;
+
         server.process.StartInfo = start;
         server.process.OutputDataReceived += (_, _) => { };
         server.process.ErrorDataReceived += (_, _) => { };
