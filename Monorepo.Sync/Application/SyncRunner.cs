@@ -32,15 +32,16 @@ public sealed class SyncRunner(
     IOptions<MonorepoOptions> options,
     TimeProvider time,
     IAuditQueue audit,
-    ILogger<SyncRunner> logger)
+    ILogger<SyncRunner> logger,
+    NpgsqlDataSource dataSource)
 {
     /// <summary>Internal refs in the mirror (keep split commits alive); never fetched over, never pushed.</summary>
     public const string InternalRefPrefix = "refs/heady/";
 
     public async Task<(SyncStart Start, SyncRun? Run)> RunAsync(Guid repositoryId, string trigger, CancellationToken ct)
     {
-        await using var lockConnection = new NpgsqlConnection(db.Database.GetConnectionString());
-        await lockConnection.OpenAsync(ct);
+        // A connection of its own (not the context's): the advisory lock lives as long as this session.
+        await using var lockConnection = await dataSource.OpenConnectionAsync(ct);
         if (!await TryLockAsync(lockConnection, repositoryId, ct))
         {
             logger.LogInformation("Sync of repository {RepositoryId} requested by {Trigger} while one runs; not started twice", repositoryId, trigger);

@@ -89,8 +89,10 @@ public sealed class DataTierTlsEndToEndTests(StackFixture stack)
         var verifyFull = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres", Pooling = false };
         Assert.Equal(SslMode.VerifyFull, verifyFull.SslMode);
         Assert.Equal(Path.Combine(stack.StateDirectory, "ca", "trust-bundle.pem"), verifyFull.RootCertificate);
+        using var workload = await stack.EnrollAsync("monorepo-sync");
+        var credentials = new StaticMeshCredentials(workload, stack.TrustBundle());
 
-        await using (var connection = new NpgsqlConnection(verifyFull.ConnectionString))
+        await using (var connection = new NpgsqlConnection(verifyFull.ConnectionString).UseMeshClientCertificate(credentials))
         {
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()", connection);
@@ -113,6 +115,29 @@ public sealed class DataTierTlsEndToEndTests(StackFixture stack)
             Assert.Equal("28000", refused.SqlState); // invalid_authorization_specification: "no encryption"
         }
 
+        // TLS and the right password, but no client certificate: refused (the certificate is a second factor).
+        await using (var connection = new NpgsqlConnection(verifyFull.ConnectionString))
+        {
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => connection.OpenAsync());
+            Assert.Equal("28000", refused.SqlState); // "connection requires a valid client certificate"
+        }
+
+        // A client certificate of another CA: refused in the handshake.
+        using var foreignKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using (var foreignCa = new CertificateRequest("CN=Foreign CA", foreignKey, HashAlgorithmName.SHA256) { CertificateExtensions = { new X509BasicConstraintsExtension(true, false, 0, true) } }
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(1)))
+        {
+            using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest("CN=monorepo-sync", leafKey, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+            using var leaf = request.Create(foreignCa, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(1), [1, 2, 3, 4]);
+            using var foreign = leaf.CopyWithPrivateKey(leafKey);
+            await using var connection = new NpgsqlConnection(verifyFull.ConnectionString)
+                .UseMeshClientCertificate(new StaticMeshCredentials(foreign, stack.TrustBundle()));
+            await Assert.ThrowsAnyAsync<Exception>(() => connection.OpenAsync());
+            Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
+        }
+
         // verify-full against another CA: the server is not trusted.
         var otherCa = Path.Combine(Path.GetTempPath(), $"other-ca-{Guid.NewGuid():N}.pem");
         using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -125,7 +150,7 @@ public sealed class DataTierTlsEndToEndTests(StackFixture stack)
         try
         {
             var wrongRoot = new NpgsqlConnectionStringBuilder(verifyFull.ConnectionString) { RootCertificate = otherCa };
-            await using var connection = new NpgsqlConnection(wrongRoot.ConnectionString);
+            await using var connection = new NpgsqlConnection(wrongRoot.ConnectionString).UseMeshClientCertificate(credentials);
             await Assert.ThrowsAnyAsync<Exception>(() => connection.OpenAsync());
             Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
         }

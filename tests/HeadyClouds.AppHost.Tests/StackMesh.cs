@@ -82,8 +82,8 @@ public static class StackMesh
     }
 
     /// <summary>
-    /// The certificate PostgreSQL or Redis of the local data tier serves on a new connection (Redis: with a test
-    /// workload's client certificate, since it admits none without).
+    /// The certificate PostgreSQL or Redis of the local data tier serves on a new connection (with a test workload's
+    /// client certificate: both admit none without).
     /// </summary>
     public static async Task<X509Certificate2> DataTierCertificateAsync(this StackFixture stack, string resource)
     {
@@ -114,10 +114,15 @@ public static class StackMesh
             // Require + a callback that captures, then checks the chain against the bundle and the name itself.
             builder.ConnectionStringBuilder.SslMode = Npgsql.SslMode.Require;
             builder.ConnectionStringBuilder.RootCertificate = null;
-            builder.UseSslClientAuthenticationOptionsCallback(o => o.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            using var client = await stack.EnrollAsync("syncmanager");
+            builder.UseSslClientAuthenticationOptionsCallback(o =>
             {
-                served = new X509Certificate2(certificate!);
-                return MeshCertificateValidator.ValidateServer(certificate, errors, stack.TrustBundle(), "postgres", out _);
+                o.ClientCertificates = [client];
+                o.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    served = new X509Certificate2(certificate!);
+                    return MeshCertificateValidator.ValidateServer(certificate, errors, stack.TrustBundle(), "postgres", out _);
+                };
             });
             await using var source = builder.Build();
             await using var connection = await source.OpenConnectionAsync();
