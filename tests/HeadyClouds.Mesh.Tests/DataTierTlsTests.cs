@@ -129,6 +129,32 @@ public sealed class PostgresClientCertificateTests(CaFixture ca) : IClassFixture
     }
 
     [Fact]
+    public async Task pg_dump_presents_the_workload_certificate_from_files_that_last_one_run()
+    {
+        await using var postgres = await DataTierServer.StartPostgresAsync(ca);
+        using var workload = await ca.EnrollAsync("syncmanager");
+        var dumper = new HeadyClouds.Backup.Sources.Postgres(HeadyClouds.Backup.Sources.Postgres.DefaultBin);
+
+        // Without the files libpq has no certificate to present: refused.
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => dumper.DumpAsync(postgres.VerifyFullConnectionString, Stream.Null, CancellationToken.None));
+        Assert.Contains("certificate", refused.Message, StringComparison.OrdinalIgnoreCase);
+
+        string directory;
+        using (var files = HeadyClouds.Data.ClientCertificateFiles.Write(new StaticMeshCredentials(workload, ca.TrustBundle))!)
+        {
+            directory = Path.GetDirectoryName(files.KeyPath)!;
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(files.KeyPath));
+            using var dump = new MemoryStream();
+            await dumper.DumpAsync(files.Apply(postgres.VerifyFullConnectionString), dump, CancellationToken.None);
+            Assert.StartsWith("PGDMP", System.Text.Encoding.ASCII.GetString(dump.GetBuffer(), 0, 5), StringComparison.Ordinal);
+        }
+
+        // The key does not outlive the run.
+        Assert.False(Directory.Exists(directory));
+    }
+
+    [Fact]
     public async Task A_certificate_of_another_CA_with_an_allowed_name_is_refused_in_the_handshake()
     {
         await using var postgres = await DataTierServer.StartPostgresAsync(ca);
