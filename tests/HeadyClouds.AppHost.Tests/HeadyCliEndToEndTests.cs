@@ -144,9 +144,12 @@ public sealed class HeadyCliEndToEndTests(StackFixture stack) : IDisposable
     {
         var (a, b) = await SharedWorkspaceAsync();
 
-        // Create: small files in folders, and a 3 MiB file (several chunks: a chunk pack up, a streamed download).
+        // Create: small files in folders, and a 12 MiB file (several chunks: a chunk pack up, a streamed download). Seeded:
+        // content-defined chunks of random bytes vary in number, and a 3 MiB random file once came out as one chunk.
+        // These bytes make at least six (Heady.Cli.Tests' one-byte-edit test asserts it for the same seed and size).
         var notes = "meeting notes\n"u8.ToArray();
-        var photo = RandomNumberGenerator.GetBytes(3 << 20);
+        var photo = new byte[12 << 20];
+        new Random(8).NextBytes(photo);
         a.Write("docs/notes.txt", notes);
         a.Write("photos/2026/beach.raw", photo);
         a.Write("empty.bin", []);

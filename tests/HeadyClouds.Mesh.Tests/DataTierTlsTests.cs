@@ -206,21 +206,7 @@ public sealed class DataTierRolloverTests(IsolatedCaFixture ca) : IClassFixture<
     {
         await using var redis = await DataTierServer.StartRedisAsync(ca);
         using var oldClient = await ca.EnrollAsync("syncmanager");
-        var old = ca.Authority.Active();
-
-        using (var admin = ca.OperatorClient())
-        {
-            using var rollover = await admin.PostAsJsonAsync("/v1/operator/rollover", new { publishForSeconds = 2 });
-            Assert.Equal(HttpStatusCode.Created, rollover.StatusCode);
-        }
-
-        while (ca.Authority.Active().Number == old.Number)
-        {
-            await Task.Delay(100);
-        }
-
-        using var newClient = await ca.EnrollAsync("headyme-sync");
-        Assert.NotEqual(old.Certificate.Subject, newClient.Issuer);
+        using var newClient = await DataTierServer.RollOverAndEnrollAsync(ca, "headyme-sync");
         // Redis still has the bundle of its last renewal: a certificate of the new CA is refused.
         await Assert.ThrowsAsync<RedisConnectionException>(() => ConnectionMultiplexer.ConnectAsync(redis.ClientOptions(new StaticMeshCredentials(newClient, ca.TrustBundle))));
 
@@ -245,21 +231,7 @@ public sealed class PostgresRolloverTests(IsolatedCaFixture ca) : IClassFixture<
     {
         await using var postgres = await DataTierServer.StartPostgresAsync(ca);
         using var oldClient = await ca.EnrollAsync("syncmanager");
-        var old = ca.Authority.Active();
-
-        using (var admin = ca.OperatorClient())
-        {
-            using var rollover = await admin.PostAsJsonAsync("/v1/operator/rollover", new { publishForSeconds = 2 });
-            Assert.Equal(HttpStatusCode.Created, rollover.StatusCode);
-        }
-
-        while (ca.Authority.Active().Number == old.Number)
-        {
-            await Task.Delay(100);
-        }
-
-        using var newClient = await ca.EnrollAsync("headyme-sync");
-        Assert.NotEqual(old.Certificate.Subject, newClient.Issuer);
+        using var newClient = await DataTierServer.RollOverAndEnrollAsync(ca, "headyme-sync");
         async Task OpenAsync(X509Certificate2 client)
         {
             await using var connection = new NpgsqlConnection(postgres.VerifyFullConnectionString)
@@ -368,7 +340,40 @@ internal sealed class DataTierServer : IAsyncDisposable
         server.process.BeginOutputReadLine();
         server.process.BeginErrorReadLine();
         await DataTierServer.Eventually(server.ServedSerialAsync);
+        if (service == "postgres")
+        {
+            // The script sets the password once the server accepts connections: TLS answering is not yet "ready".
+            using var probe = await ca.EnrollAsync("syncmanager");
+            await DataTierServer.Eventually(async () =>
+            {
+                await using var connection = new NpgsqlConnection(server.VerifyFullConnectionString)
+                    .UseMeshClientCertificate(new StaticMeshCredentials(probe, ca.TrustBundle));
+                await connection.OpenAsync();
+                return true;
+            });
+        }
+
         return server;
+    }
+
+    /// <summary>A CA rollover (the new CA published 2 s before it signs), then a workload certificate from the new CA.</summary>
+    public static async Task<X509Certificate2> RollOverAndEnrollAsync(IsolatedCaFixture ca, string service)
+    {
+        var old = ca.Authority.Active();
+        using (var admin = ca.OperatorClient())
+        {
+            using var rollover = await admin.PostAsJsonAsync("/v1/operator/rollover", new { publishForSeconds = 2 });
+            Assert.Equal(HttpStatusCode.Created, rollover.StatusCode);
+        }
+
+        while (ca.Authority.Active().Number == old.Number)
+        {
+            await Task.Delay(100);
+        }
+
+        var issued = await ca.EnrollAsync(service);
+        Assert.NotEqual(old.Certificate.Subject, issued.Issuer);
+        return issued;
     }
 
     /// <summary>What the AppHost does on renewal: a new certificate for the same identity, files replaced, serial last.</summary>
