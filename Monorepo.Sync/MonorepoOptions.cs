@@ -13,6 +13,13 @@ public sealed class MonorepoOptions
     /// </summary>
     public bool AllowLocalRemotes { get; set; }
 
+    /// <summary>
+    /// Accept sources and targets on the platform's own network (loopback, private, link-local addresses: see
+    /// <see cref="Domain.RemoteHosts"/>). Off by default: a user's URL must not reach internal services or cloud metadata.
+    /// Turn it on for a git server on the internal network.
+    /// </summary>
+    public bool AllowPrivateNetworkRemotes { get; set; }
+
     /// <summary>Timeout of each git operation.</summary>
     public TimeSpan GitTimeout { get; set; } = TimeSpan.FromMinutes(10);
 

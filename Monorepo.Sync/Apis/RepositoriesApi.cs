@@ -105,6 +105,11 @@ public static partial class RepositoriesApi
         CredentialProtector protector, IOptions<MonorepoOptions> options, CancellationToken ct)
     {
         var validation = Validate(request, options.Value.AllowLocalRemotes, out var credential);
+        if (validation.IsValid && await RemoteHosts.CheckAsync(request.SourceUrl!, options.Value.AllowPrivateNetworkRemotes, ct) is { } refused)
+        {
+            validation.Add("sourceUrl", refused);
+        }
+
         if (!validation.IsValid)
         {
             return TypedResults.ValidationProblem(validation.Errors);

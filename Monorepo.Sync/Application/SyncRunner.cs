@@ -78,6 +78,8 @@ public sealed class SyncRunner(
         string? fatal = null;
         try
         {
+            // Again at every run: the name may point elsewhere now than when it was registered.
+            await EnsureReachableAsync(repository.SourceUrl, ct);
             var source = ToGitCredential(protector.Open(repository.SourceCredential, CredentialProtector.SourceContext(repository.Id)));
             await engine.FetchAsync(mirrorPath, repository.SourceUrl, source, filter, ct);
 
@@ -88,6 +90,12 @@ public sealed class SyncRunner(
 
             foreach (var split in repository.Splits.OrderBy(s => s.Name))
             {
+                if (await RemoteHosts.CheckAsync(split.Url, options.Value.AllowPrivateNetworkRemotes, ct) is { } refused)
+                {
+                    split.LastError = refused;
+                    continue;
+                }
+
                 var update = await splits.RunAsync(repository, split, mirrorPath, ct);
                 split.LastSuccessAt = update.Error is null ? time.GetUtcNow() : split.LastSuccessAt;
                 split.LastError = update.Error;
@@ -126,11 +134,21 @@ public sealed class SyncRunner(
         await db.SaveChangesAsync(CancellationToken.None);
     }
 
+    /// <summary>The egress policy (<see cref="RemoteHosts"/>); a refusal fails the run (source) or the target, with the reason.</summary>
+    private async Task EnsureReachableAsync(string url, CancellationToken ct)
+    {
+        if (await RemoteHosts.CheckAsync(url, options.Value.AllowPrivateNetworkRemotes, ct) is { } refused)
+        {
+            throw new ArgumentException(refused);
+        }
+    }
+
     private async Task SyncTargetAsync(Repository repository, SyncTarget target, SyncRun run, string mirrorPath, RefFilter filter, CancellationToken ct)
     {
         TargetSyncResult result;
         try
         {
+            await EnsureReachableAsync(target.Url, ct);
             var credential = ToGitCredential(protector.Open(target.Credential, CredentialProtector.TargetContext(target.Id)));
             result = await engine.SyncTargetAsync(mirrorPath, new MirrorTarget(target.Name, target.Url, credential, target.ProtectedRefs), filter, ct);
         }

@@ -1,6 +1,7 @@
 using System.Net;
 using HeadyClouds.Testing;
 using Monorepo.Sync;
+using Microsoft.EntityFrameworkCore;
 using Monorepo.Sync.Infrastructure;
 
 namespace HeadyClouds.IntegrationTests.Monorepo;
@@ -63,6 +64,8 @@ public abstract class MonorepoFixtureBase : ServiceFixture<MonorepoDbContext>
         new("Encryption:Keys:k1", KeyEncryptionKey),
         new("Monorepo:StoragePath", StoragePath),
         new("Monorepo:AllowLocalRemotes", AllowLocalRemotes ? "true" : "false"),
+        // Sync-run tests also point at 127.0.0.1 (a port where nothing listens); "as deployed" refuses it.
+        new("Monorepo:AllowPrivateNetworkRemotes", AllowLocalRemotes ? "true" : "false"),
     ];
 
     public override async Task DisposeAsync()
@@ -101,6 +104,55 @@ public sealed class RepositoriesApiTests(MonorepoFixture fx) : IClassFixture<Mon
 
         var fetched = await (await fx.GetAsync($"{Repositories}/{id}", alice)).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal("heady-web", fetched.GetProperty("name").GetString());
+    }
+
+    [Theory]
+    [InlineData("https://127.0.0.1/org/repo.git")]
+    [InlineData("https://localhost:8443/org/repo.git")]
+    [InlineData("https://169.254.169.254/latest/meta-data")]
+    [InlineData("ssh://git@10.1.2.3/org/repo.git")]
+    [InlineData("ssh://git@[::1]:2222/org/repo.git")]
+    [InlineData("git@192.168.1.20:org/repo.git")]
+    [InlineData("https://[fd00::5]/org/repo.git")]
+    [InlineData("https://0.0.0.0/org/repo.git")]
+    public async Task SourcesTargetsAndSplitsOnThePlatformsOwnNetworkAreRefused(string url)
+    {
+        var alice = Callers.NewUser(ReadAdmin);
+        var refused = await (await fx.PostAsync(Repositories, alice, new { name = "ssrf-" + Callers.Unique(), sourceUrl = url }))
+            .AssertValidationProblemAsync("sourceUrl");
+        Assert.Contains("platform's own network", refused.GetProperty("errors").GetProperty("sourceUrl")[0].GetString(), StringComparison.Ordinal);
+        Assert.Empty((await (await fx.GetAsync(Repositories, alice)).AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray());
+
+        var created = await (await fx.PostAsync(Repositories, alice, new { name = "public-" + Callers.Unique(), sourceUrl = "https://git.example.com/org/repo.git" }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetGuid();
+        var target = await (await fx.PostAsync($"{Repositories}/{id}/targets", alice, new { name = "internal", url }))
+            .AssertValidationProblemAsync("url");
+        Assert.Contains("platform's own network", target.GetProperty("errors").GetProperty("url")[0].GetString(), StringComparison.Ordinal);
+        var split = await (await fx.PostAsync($"{Repositories}/{id}/splits", alice, new { name = "internal", url, prefix = "packages/ui", sourceRef = "refs/heads/main" }))
+            .AssertValidationProblemAsync("url");
+        Assert.Contains("platform's own network", split.GetProperty("errors").GetProperty("url")[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_source_re_pointed_at_the_platforms_own_network_after_registration_is_refused_at_the_next_sync()
+    {
+        var alice = Callers.NewUser(ReadAdmin);
+        var created = await (await fx.PostAsync(Repositories, alice, new { name = "repointed-" + Callers.Unique(), sourceUrl = "https://git.example.com/org/repo.git" }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetGuid();
+        // What a DNS change would do to the registered name, done to the row: it now leads to the metadata service.
+        await fx.WithDbAsync(async db =>
+        {
+            var repository = await db.Repositories.SingleAsync(r => r.Id == id);
+            repository.SourceUrl = "https://169.254.169.254/latest/meta-data";
+            return await db.SaveChangesAsync();
+        });
+
+        var run = await (await fx.PostAsync($"{Repositories}/{id}/sync?wait=true", alice, new { })).AssertJsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal("failed", run.GetProperty("outcome").GetString());
+        Assert.Contains("platform's own network", run.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
