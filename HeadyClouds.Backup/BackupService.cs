@@ -96,8 +96,12 @@ public sealed class BackupService(IConfiguration configuration, BackupOptions op
         };
     }
 
-    private string ConnectionString(string name) => configuration.GetConnectionString(name)
-        ?? throw new InvalidOperationException($"Backup:Databases names '{name}' but ConnectionStrings:{name} is not configured.");
+    private string ConnectionString(string name, ClientCertificateFiles? client)
+    {
+        var connectionString = configuration.GetConnectionString(name)
+            ?? throw new InvalidOperationException($"Backup:Databases names '{name}' but ConnectionStrings:{name} is not configured.");
+        return client?.Apply(connectionString) ?? connectionString;
+    }
 
     public BackupPlan Plan(ClientCertificateFiles? client = null) => new()
     {
@@ -105,7 +109,7 @@ public sealed class BackupService(IConfiguration configuration, BackupOptions op
         Keys = Keys(),
         KeyId = options.KeyId,
         SegmentSize = options.SegmentSize,
-        Databases = options.Databases.Select(n => new DatabaseSource(n, client?.Apply(ConnectionString(n)) ?? ConnectionString(n))).ToArray(),
+        Databases = options.Databases.Select(n => new DatabaseSource(n, ConnectionString(n, client))).ToArray(),
         ObjectStore = store,
         Objects = options.Buckets.Select(ObjectSource.Parse).ToArray(),
         CopyObjects = options.Objects != "reference",
@@ -116,7 +120,7 @@ public sealed class BackupService(IConfiguration configuration, BackupOptions op
 
     public RestorePlan RestorePlan(ClientCertificateFiles? client = null) => new()
     {
-        Databases = options.Databases.ToDictionary(n => n, n => client?.Apply(ConnectionString(n)) ?? ConnectionString(n)),
+        Databases = options.Databases.ToDictionary(n => n, n => ConnectionString(n, client)),
         ObjectStore = store,
         RepositoriesPath = options.RepositoriesPath,
         PostgresBin = options.PostgresBin,

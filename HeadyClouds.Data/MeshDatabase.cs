@@ -1,5 +1,6 @@
 using HeadyClouds.ServiceDefaults.Mesh;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -21,17 +22,19 @@ public static class MeshDatabase
             }
         });
 
-    /// <summary>A data source for Npgsql used directly, with the same client certificate.</summary>
-    public static NpgsqlDataSource CreateDataSource(IServiceProvider provider, string connectionString)
-    {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        if (provider.GetService<IMeshCredentials>() is { } credentials)
+    /// <summary>An <see cref="NpgsqlDataSource"/> for Npgsql used directly (<c>ConnectionStrings:&lt;name&gt;</c>), with the same client certificate.</summary>
+    public static IServiceCollection AddMeshDataSource(this IServiceCollection services, IConfiguration configuration, string connectionName) =>
+        services.AddSingleton(provider =>
         {
-            builder.UseMeshClientCertificate(credentials);
-        }
+            var builder = new NpgsqlDataSourceBuilder(configuration.GetConnectionString(connectionName)
+                ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured."));
+            if (provider.GetService<IMeshCredentials>() is { } credentials)
+            {
+                builder.UseMeshClientCertificate(credentials);
+            }
 
-        return builder.Build();
-    }
+            return builder.Build();
+        });
 }
 
 /// <summary>

@@ -48,8 +48,7 @@ public static class HeadyMeServices
         builder.Services.AddOpenApi();
         builder.Services.Configure<HeadyMeOptions>(builder.Configuration.GetSection(HeadyMeOptions.Section));
         // The sync engine's hot paths are set-based SQL on Npgsql directly; EF Core owns the model and migrations.
-        builder.Services.AddSingleton(sp => MeshDatabase.CreateDataSource(sp, builder.Configuration.GetConnectionString(DatabaseResource)
-            ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseResource} is not configured.")));
+        builder.Services.AddMeshDataSource(builder.Configuration, DatabaseResource);
         builder.Services.AddSingleton(KeyRing.FromConfiguration(builder.Configuration));
         builder.Services.AddSingleton<KeyService>();
         builder.Services.AddSingleton<ChunkStore>();

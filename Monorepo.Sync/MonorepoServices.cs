@@ -19,8 +19,7 @@ public static class MonorepoServices
         builder.AddNpgsqlDbContext<MonorepoDbContext>(DatabaseResource);
         builder.Services.AddMeshDatabase<MonorepoDbContext>();
         // Beside the context: the sync's session-level advisory lock holds a connection of its own.
-        builder.Services.AddSingleton(sp => MeshDatabase.CreateDataSource(sp, builder.Configuration.GetConnectionString(DatabaseResource)
-            ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseResource} is not configured.")));
+        builder.Services.AddMeshDataSource(builder.Configuration, DatabaseResource);
         builder.AddObjectStore(ObjectStoreResource, MirrorBundler.Bucket);
         builder.Services.AddSingleton(TimeProvider.System);
     }

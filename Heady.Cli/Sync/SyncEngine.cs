@@ -449,23 +449,8 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
             // bar are touched under the lock only.
             await Parallel.ForEachAsync(batches.Concat(single), new ParallelOptions { MaxDegreeOfParallelism = options.DownloadParallelism, CancellationToken = ct }, async (work, token) =>
             {
-                IReadOnlyDictionary<string, byte[]> prefetched = EmptyChunks;
-                if (work.Ids is not null)
-                {
-                    try
-                    {
-                        prefetched = await api.FetchChunksAsync(workspace, work.Ids, token);
-                        lock (gate)
-                        {
-                            report.ChunksDownloaded += prefetched.Count;
-                            report.BytesDownloaded += prefetched.Values.Sum(c => (long)c.Length);
-                        }
-                    }
-                    catch (Exception e) when (e is HeadyApiException or ChunkPackFormatException or IOException)
-                    {
-                        // An older server without the route, or a chunk gone meanwhile: each file is fetched on its own.
-                    }
-                }
+                // An older server without the route, or a chunk gone meanwhile: each file is then fetched on its own.
+                var prefetched = work.Ids is null ? EmptyChunks : await FetchBatchAsync(work.Ids, report, gate, token) ?? EmptyChunks;
 
                 foreach (var (change, target) in work.Items)
                 {
@@ -626,6 +611,7 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
                 }
 
                 var window = prefetched;
+                var windowsFail = false; // once a batch failed, the rest go chunk by chunk rather than asking again
                 for (var i = 0; i < (streamWhole ? 0 : chunkRefs.Count); i++)
                 {
                     var chunk = chunkRefs[i];
@@ -641,9 +627,11 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
                     {
                         // Prefetched chunks (counted when fetched) were verified when the pack was read; checked again all the same.
                         var wasFetched = window.TryGetValue(chunk.Id, out data);
-                        if (!wasFetched && chunkRefs.Count > 1)
+                        if (!wasFetched && chunkRefs.Count > 1 && !windowsFail)
                         {
-                            window = await FetchAheadAsync(chunkRefs, i, localChunks, report, gate, ct);
+                            var fetched = await FetchAheadAsync(chunkRefs, i, localChunks, report, gate, ct);
+                            windowsFail = fetched is null;
+                            window = fetched ?? EmptyChunks;
                             wasFetched = window.TryGetValue(chunk.Id, out data);
                         }
 
@@ -707,10 +695,9 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
     /// <summary>
     /// The chunks not on disk from <paramref name="start"/> on, in file order, as many as one `chunks/fetch` answer holds:
     /// a file partly here (edited elsewhere in several places) costs a request per window, not one per chunk, and only
-    /// one window is held in memory. Empty when there is one chunk to get (a GET does) or the fetch fails (each chunk
-    /// is then fetched on its own).
+    /// one window is held in memory. Empty when there is one chunk to get (a GET does); null when the fetch failed.
     /// </summary>
-    private async Task<IReadOnlyDictionary<string, byte[]>> FetchAheadAsync(IReadOnlyList<ChunkRef> chunkRefs, int start,
+    private async Task<IReadOnlyDictionary<string, byte[]>?> FetchAheadAsync(IReadOnlyList<ChunkRef> chunkRefs, int start,
         Dictionary<string, (string Path, long Offset, int Length)> localChunks, SyncReport report, Lock gate, CancellationToken ct)
     {
         var ids = new List<string>();
@@ -735,11 +722,12 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
             bytes += size;
         }
 
-        if (ids.Count < 2)
-        {
-            return EmptyChunks;
-        }
+        return ids.Count < 2 ? EmptyChunks : await FetchBatchAsync(ids, report, gate, ct);
+    }
 
+    /// <summary>One `chunks/fetch`, counted in the report; null when it failed (older server without the route, a chunk gone).</summary>
+    private async Task<IReadOnlyDictionary<string, byte[]>?> FetchBatchAsync(IReadOnlyList<string> ids, SyncReport report, Lock gate, CancellationToken ct)
+    {
         try
         {
             var fetched = await api.FetchChunksAsync(workspace, ids, ct);
@@ -753,7 +741,7 @@ public sealed class SyncEngine(HeadyApiClient api, LocalState state, string root
         }
         catch (Exception e) when (e is HeadyApiException or ChunkPackFormatException or IOException)
         {
-            return EmptyChunks;
+            return null;
         }
     }
 

@@ -78,6 +78,18 @@ public static partial class RepositoriesApi
         v.Require(bad.Length == 0, field, $"Ref patterns must start with 'refs/' and use letters, digits, '.', '_', '-', '+', '/' and '*': {string.Join(", ", bad)}.");
     }
 
+    /// <summary>
+    /// The egress policy (<see cref="RemoteHosts"/>) on a URL that passed every other check: it may look the name up in
+    /// DNS, so it runs last and only on an otherwise valid request.
+    /// </summary>
+    internal static async Task CheckRemoteHostAsync(Validation v, string field, string? url, MonorepoOptions options, CancellationToken ct)
+    {
+        if (v.IsValid && await RemoteHosts.CheckAsync(url!, options.AllowPrivateNetworkRemotes, ct) is { } refused)
+        {
+            v.Add(field, refused);
+        }
+    }
+
     public static Validation Validate(RegisterRepositoryRequest request) => Validate(request, allowLocalRemotes: false, out _);
 
     public static Validation Validate(RegisterRepositoryRequest request, bool allowLocalRemotes, out StoredCredential? credential)
@@ -105,11 +117,7 @@ public static partial class RepositoriesApi
         CredentialProtector protector, IOptions<MonorepoOptions> options, CancellationToken ct)
     {
         var validation = Validate(request, options.Value.AllowLocalRemotes, out var credential);
-        if (validation.IsValid && await RemoteHosts.CheckAsync(request.SourceUrl!, options.Value.AllowPrivateNetworkRemotes, ct) is { } refused)
-        {
-            validation.Add("sourceUrl", refused);
-        }
-
+        await CheckRemoteHostAsync(validation, "sourceUrl", request.SourceUrl, options.Value, ct);
         if (!validation.IsValid)
         {
             return TypedResults.ValidationProblem(validation.Errors);

@@ -98,11 +98,7 @@ public static partial class TargetsApi
         var v = new Validation();
         var credential = ValidateRemote(request.Name, request.Url, request.Credential, options.Value, v);
         RepositoriesApi.ValidateRefPatterns(request.ProtectedRefs, "protectedRefs", v);
-        if (v.IsValid && await RemoteHosts.CheckAsync(request.Url!, options.Value.AllowPrivateNetworkRemotes, ct) is { } refused)
-        {
-            v.Add("url", refused);
-        }
-
+        await RepositoriesApi.CheckRemoteHostAsync(v, "url", request.Url, options.Value, ct);
         if (!v.IsValid)
         {
             return TypedResults.ValidationProblem(v.Errors);
@@ -171,11 +167,7 @@ public static partial class TargetsApi
         v.Require(IsValidPrefix(request.Prefix), "prefix", "Prefix must be a relative directory such as 'packages/ui' (no leading or trailing '/', no '.' or '..' segments).");
         v.Require(IsValidFullRef(request.SourceRef), "sourceRef", "Source ref must be a full ref name such as 'refs/heads/main'.");
         v.Require(request.TargetRef is null || IsValidFullRef(request.TargetRef), "targetRef", "Target ref must be a full ref name such as 'refs/heads/main'.");
-        if (v.IsValid && await RemoteHosts.CheckAsync(request.Url!, options.Value.AllowPrivateNetworkRemotes, ct) is { } refused)
-        {
-            v.Add("url", refused);
-        }
-
+        await RepositoriesApi.CheckRemoteHostAsync(v, "url", request.Url, options.Value, ct);
         if (!v.IsValid)
         {
             return TypedResults.ValidationProblem(v.Errors);

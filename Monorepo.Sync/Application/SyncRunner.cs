@@ -90,7 +90,7 @@ public sealed class SyncRunner(
 
             foreach (var split in repository.Splits.OrderBy(s => s.Name))
             {
-                if (await RemoteHosts.CheckAsync(split.Url, options.Value.AllowPrivateNetworkRemotes, ct) is { } refused)
+                if (await RefusalAsync(split.Url, ct) is { } refused)
                 {
                     split.LastError = refused;
                     continue;
@@ -134,10 +134,13 @@ public sealed class SyncRunner(
         await db.SaveChangesAsync(CancellationToken.None);
     }
 
-    /// <summary>The egress policy (<see cref="RemoteHosts"/>); a refusal fails the run (source) or the target, with the reason.</summary>
+    /// <summary>The egress policy (<see cref="RemoteHosts"/>): why the URL may not be used, or null.</summary>
+    private Task<string?> RefusalAsync(string url, CancellationToken ct) => RemoteHosts.CheckAsync(url, options.Value.AllowPrivateNetworkRemotes, ct);
+
+    /// <summary>A refusal fails the run (source) or the target, with the reason.</summary>
     private async Task EnsureReachableAsync(string url, CancellationToken ct)
     {
-        if (await RemoteHosts.CheckAsync(url, options.Value.AllowPrivateNetworkRemotes, ct) is { } refused)
+        if (await RefusalAsync(url, ct) is { } refused)
         {
             throw new ArgumentException(refused);
         }
