@@ -31,9 +31,8 @@ public sealed class QuotaService(NpgsqlDataSource db, IOptions<HeadyMeOptions> o
 
     public async Task<QuotaState> StateAsync(Guid userId, CancellationToken ct)
     {
-        await using var command = db.CreateCommand(OwnerSql);
-        command.Parameters.AddWithValue("o", userId);
-        return await ReadAsync(command, DefaultLimitBytes, ct) ?? new QuotaState(0, DefaultLimitBytes, true);
+        await using var connection = await db.OpenConnectionAsync(ct);
+        return await OwnerStateAsync(connection, userId, DefaultLimitBytes, ct);
     }
 
     /// <summary>The owner's state inside the caller's transaction (commits and tree operations).</summary>
